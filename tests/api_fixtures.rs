@@ -60,10 +60,7 @@ fn every_valid_fixture_loads_as_what_it_is() {
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
         let text = fs::read_to_string(&path).unwrap();
         if name.ends_with(".invalid.json") {
-            assert!(
-                serde_json::from_str::<serde_json::Value>(&text).is_err(),
-                "{name} is marked invalid but parses"
-            );
+            assert!(serde_json::from_str::<serde_json::Value>(&text).is_err(), "{name} is marked invalid but parses");
             continue;
         }
         let kind = kind_of(&name);
@@ -75,9 +72,7 @@ fn every_valid_fixture_loads_as_what_it_is() {
             // List responses and rulesets load as the lists of an account.
             Kind::Monitors => account_list(&text, "monitors").map(|a| assert!(!a.monitors.is_empty())),
             Kind::Pools => account_list(&text, "pools").map(|a| assert!(!a.pools.is_empty())),
-            Kind::LoadBalancers => {
-                account_list(&text, "load_balancers").map(|a| assert!(!a.load_balancers.is_empty()))
-            }
+            Kind::LoadBalancers => account_list(&text, "load_balancers").map(|a| assert!(!a.load_balancers.is_empty())),
             Kind::OriginRules => account_list(&text, "origin_rules").map(|a| assert!(!a.origin_rules.is_empty())),
         };
         if let Err(err) = result {
@@ -93,8 +88,7 @@ fn account_list(text: &str, key: &str) -> Result<lbsteer::Account, config::LoadE
 }
 
 fn read(name: &str) -> String {
-    fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cloudflare-api").join(name))
-        .unwrap()
+    fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cloudflare-api").join(name)).unwrap()
 }
 
 #[test]
@@ -133,8 +127,7 @@ fn a_load_balancer_keeps_unknown_enum_values_for_the_compiler() {
     assert_eq!(lb.session_affinity, SessionAffinity::Cookie);
     assert_eq!(lb.random_steering.unwrap().pool_weights["9290f38c5d07c2e2f4df57b1f61d4196"], 0.5);
 
-    let account_lb: LoadBalancer =
-        config::from_api_json(&read("go-18-create-account-lb-request-body.json")).unwrap();
+    let account_lb: LoadBalancer = config::from_api_json(&read("go-18-create-account-lb-request-body.json")).unwrap();
     assert_eq!(account_lb.rules.len(), 1);
     assert_eq!(account_lb.rules[0].condition, "cf.load_balancer.region == \"SAF\"");
     assert!(account_lb.rules[0].overrides.region_pools.as_ref().unwrap().contains_key("SAF"));
@@ -143,19 +136,24 @@ fn a_load_balancer_keeps_unknown_enum_values_for_the_compiler() {
     let pool_sets: LoadBalancer = config::from_api_json(&read("docs-40-pool-sets.json")).unwrap();
     assert_eq!(pool_sets.pool_sets.len(), 3);
     let first = &pool_sets.pool_sets[0];
-    assert_eq!(first.matches.as_ref().unwrap().topology.as_ref().unwrap().regions.as_deref(), Some(&["WNAM".to_owned()][..]));
+    assert_eq!(
+        first.matches.as_ref().unwrap().topology.as_ref().unwrap().regions.as_deref(),
+        Some(&["WNAM".to_owned()][..])
+    );
     assert_eq!(first.overrides.as_ref().unwrap().steering_policy, Some(SteeringPolicy::Random));
 }
 
 #[test]
 fn origin_rules_load_from_rulesets_and_responses() {
-    let account = account_list(&read("docs-45-origin-rules-ruleset-api-phase-http-request-origin.json"), "origin_rules").unwrap();
+    let account =
+        account_list(&read("docs-45-origin-rules-ruleset-api-phase-http-request-origin.json"), "origin_rules").unwrap();
     let rule: &OriginRule = &account.origin_rules[0];
     assert_eq!(rule.action.as_deref(), Some("route"));
     assert_eq!(rule.action_parameters.origin.as_ref().unwrap().host.as_deref(), Some("hr-server.example.com"));
     assert!(rule.enabled);
 
-    let account = account_list(&read("docs-43-origin-rules-ruleset-api-phase-http-request-origin.json"), "origin_rules").unwrap();
+    let account =
+        account_list(&read("docs-43-origin-rules-ruleset-api-phase-http-request-origin.json"), "origin_rules").unwrap();
     assert_eq!(account.origin_rules[0].action_parameters.origin.as_ref().unwrap().port, Some(8081));
 }
 

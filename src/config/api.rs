@@ -58,7 +58,7 @@ impl LoadError {
 }
 
 #[cfg(feature = "std")]
-pub(super) fn from_json_text<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, LoadError> {
+pub(crate) fn from_json_text<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, LoadError> {
     let mut de = serde_json::Deserializer::from_str(text);
     decode(&mut de)
 }

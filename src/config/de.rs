@@ -6,8 +6,8 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::marker::PhantomData;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// Deserializes `T`, reading JSON `null` as `T::default()`.
 ///
@@ -220,8 +220,7 @@ mod tests {
         assert_eq!(items(r#"{"items": [1, 2]}"#).unwrap(), [1, 2]);
         assert_eq!(items(r#"{"items": null}"#).unwrap(), Vec::<u32>::new());
         assert_eq!(
-            items(r#"{"items": {"success": true, "errors": [], "result": [3], "result_info": {"page": 1}}}"#)
-                .unwrap(),
+            items(r#"{"items": {"success": true, "errors": [], "result": [3], "result_info": {"page": 1}}}"#).unwrap(),
             [3]
         );
         assert_eq!(items(r#"{"items": {"result": {"id": "x", "rules": [4, 5]}}}"#).unwrap(), [4, 5]);
@@ -248,6 +247,7 @@ mod tests {
 
     #[test]
     fn api_enums_keep_unknown_values() {
+        assert_eq!(Colour::VALUES, ["red", "blue"]);
         let parsed: Vec<Colour> = serde_json::from_str(r#"["red", "", null, "mauve"]"#).unwrap();
         assert_eq!(parsed, [Colour::Red, Colour::Blue, Colour::Red, Colour::Unknown(String::from("mauve"))]);
         assert!(!parsed[3].is_known());

@@ -401,4 +401,3 @@ pub struct PoolSetOverrides {
     /// The policy; unset means failover order (`off`). `geo` is not allowed.
     pub steering_policy: Option<SteeringPolicy>,
 }
-

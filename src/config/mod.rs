@@ -24,7 +24,7 @@
 //! # }
 //! ```
 
-mod api;
+pub(crate) mod api;
 pub(crate) mod de;
 mod dns;
 mod load_balancer;
@@ -36,14 +36,14 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
-pub use api::{OriginHealthDetails, PoolHealthDetails, PopHealthDetails};
 #[cfg(feature = "std")]
 pub use api::{LoadError, from_api_json};
+pub use api::{OriginHealthDetails, PoolHealthDetails, PopHealthDetails};
 pub use dns::DnsRecord;
 pub use load_balancer::{
-    AdaptiveRouting, FixedResponse, GeoPools, LoadBalancer, LocationMode, LocationStrategy, PoolSet,
-    PoolSetMatch, PoolSetOverrides, PreferEcs, RandomSteering, Rule, RuleOverrides, SameSite, Secure,
-    SessionAffinity, SessionAffinityAttributes, SteeringPolicy, Topology, ZeroDowntimeFailover,
+    AdaptiveRouting, FixedResponse, GeoPools, LoadBalancer, LocationMode, LocationStrategy, PoolSet, PoolSetMatch,
+    PoolSetOverrides, PreferEcs, RandomSteering, Rule, RuleOverrides, SameSite, Secure, SessionAffinity,
+    SessionAffinityAttributes, SteeringPolicy, Topology, ZeroDowntimeFailover,
 };
 pub use monitor::{Monitor, MonitorGroup, MonitorGroupMember, MonitorType};
 pub use origin_rules::{OriginRule, RouteOrigin, RouteParameters, RouteSni};

@@ -1,0 +1,279 @@
+//! The [`Router`]: compiled tables published lock-free, with health.
+//!
+//! A router holds the current table generation (the compiled [`Table`] and
+//! its [`BoundHealth`]) in an [`ArcSwap`]. Readers take a guard for the
+//! length of a decision (no lock, no reference-count traffic on the fast
+//! path); a reload compiles a new table, binds it to the health registry so
+//! that unchanged origins keep their state, and swaps it in. A decision is
+//! always made with one generation, never a mix, and a configuration that
+//! fails to compile changes nothing.
+
+use core::cell::Cell;
+use core::fmt;
+use core::ops::Deref;
+use core::sync::atomic::{AtomicU64, Ordering};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::vec::Vec;
+
+use arc_swap::ArcSwap;
+
+use crate::compile::BuildError;
+use crate::config::{Account, LoadError};
+use crate::explain::{Explanation, NoTrace};
+use crate::health::{BoundHealth, HealthRegistry, InFlight, Status, UnknownOrigin};
+use crate::request::Request;
+use crate::select::{Decision, RandomSource, SelectError, Selection, decide};
+use crate::table::Table;
+
+/// One published table and the health bound to it.
+struct Generation {
+    table: Table,
+    health: BoundHealth,
+    number: u64,
+}
+
+/// A table generation kept alive for as long as it is held: what a router's
+/// decisions borrow. Dereferences to the [`Table`].
+///
+/// Hold it for the length of a decision or a request; a snapshot held
+/// forever keeps an old generation in memory.
+pub struct Snapshot {
+    guard: arc_swap::Guard<Arc<Generation>>,
+}
+
+impl Snapshot {
+    /// The health the decision reads, bound to this generation's table.
+    pub fn health(&self) -> &BoundHealth {
+        &self.guard.health
+    }
+
+    /// The generation number: 1 for the first table, then one more per
+    /// reload.
+    pub fn generation(&self) -> u64 {
+        self.guard.number
+    }
+}
+
+impl Deref for Snapshot {
+    type Target = Table;
+
+    #[inline]
+    fn deref(&self) -> &Table {
+        &self.guard.table
+    }
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Snapshot").field("generation", &self.guard.number).field("table", &self.guard.table).finish()
+    }
+}
+
+impl Selection<'_, Snapshot> {
+    /// Counts a request in flight to the chosen origin until the guard is
+    /// dropped (feeds `least_outstanding_requests`). Hold it for the life
+    /// of the proxied request.
+    pub fn begin_request(&self) -> InFlight {
+        self.holder().health().begin_request(self.origin_id())
+    }
+
+    /// Counts an open connection to the chosen origin until the guard is
+    /// dropped (feeds `least_connections`).
+    pub fn open_connection(&self) -> InFlight {
+        self.holder().health().open_connection(self.origin_id())
+    }
+
+    /// The generation the decision was made with.
+    pub fn generation(&self) -> u64 {
+        self.holder().generation()
+    }
+}
+
+/// A configuration that could not be loaded: not valid JSON, or rejected by
+/// the compiler.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The document is not valid JSON, or a value has the wrong type.
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    /// The configuration does not compile.
+    #[error("{0}")]
+    Build(#[from] BuildError),
+}
+
+/// Routes requests with the current table and health; reloads atomically.
+///
+/// `Router` is `Send + Sync`: share it (in an `Arc`) across every thread
+/// that decides.
+///
+/// ```
+/// use lbsteer::{Decision, Request, Router, health::Status};
+/// let router = Router::from_json(r#"{
+///     "monitors": [{"id": "m", "type": "http", "path": "/health"}],
+///     "pools": [
+///         {"id": "primary", "name": "primary", "monitor": "m",
+///          "origins": [{"name": "a", "address": "192.0.2.1"}]},
+///         {"id": "backup", "name": "backup",
+///          "origins": [{"name": "b", "address": "192.0.2.2"}]}
+///     ],
+///     "load_balancers": [{"name": "www.example.com", "default_pools": ["primary"],
+///                         "fallback_pool": "backup"}]
+/// }"#).unwrap();
+///
+/// // New origins of a monitored pool are unknown, which counts as down.
+/// let Ok(Decision::Origin(sel)) = router.select_origin(&Request::new("www.example.com")) else { panic!() };
+/// assert_eq!(sel.pool().id(), "backup");
+///
+/// router.set_status("primary", "a", Status::Healthy).unwrap();
+/// let Ok(Decision::Origin(sel)) = router.select_origin(&Request::new("www.example.com")) else { panic!() };
+/// assert_eq!(sel.address(), "192.0.2.1");
+/// ```
+pub struct Router {
+    current: ArcSwap<Generation>,
+    registry: Mutex<HealthRegistry>,
+    generations: AtomicU64,
+}
+
+impl Router {
+    /// Compiles `account` into a router. Every origin starts with an
+    /// unknown health status.
+    pub fn new(account: &Account) -> Result<Router, BuildError> {
+        Ok(Router::from_table(Table::compile(account)?))
+    }
+
+    /// Parses and compiles a JSON account.
+    pub fn from_json(text: &str) -> Result<Router, ConfigError> {
+        Ok(Router::new(&Account::from_json(text)?)?)
+    }
+
+    /// A router over an already compiled table.
+    pub fn from_table(table: Table) -> Router {
+        let mut registry = HealthRegistry::new();
+        let health = registry.bind(&table);
+        Router {
+            current: ArcSwap::from_pointee(Generation { table, health, number: 1 }),
+            registry: Mutex::new(registry),
+            generations: AtomicU64::new(1),
+        }
+    }
+
+    /// Compiles `account` and, if it compiles, makes it current. On error
+    /// nothing changes: the current table keeps serving.
+    ///
+    /// Origins whose identity (pool id, origin name) is unchanged keep their
+    /// health status and request counts; new ones start unknown.
+    pub fn reload(&self, account: &Account) -> Result<u64, BuildError> {
+        let table = Table::compile(account)?;
+        Ok(self.install(table))
+    }
+
+    /// Parses and compiles a JSON account and makes it current; on error
+    /// nothing changes.
+    pub fn reload_json(&self, text: &str) -> Result<u64, ConfigError> {
+        Ok(self.reload(&Account::from_json(text)?)?)
+    }
+
+    /// Makes an already compiled table current; returns its generation.
+    pub fn install(&self, table: Table) -> u64 {
+        let mut registry = self.registry();
+        let health = registry.bind(&table);
+        let number = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
+        self.current.store(Arc::new(Generation { table, health, number }));
+        number
+    }
+
+    /// The current generation. Decisions made with it see one table, even
+    /// if a reload happens meanwhile.
+    #[inline]
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot { guard: self.current.load() }
+    }
+
+    /// Decides which origin serves `request`, with the current table, its
+    /// health and a per-thread random generator. Takes no lock and
+    /// allocates nothing.
+    #[inline]
+    pub fn select_origin<'r>(&self, request: &Request<'r>) -> Result<Decision<'r, Snapshot>, SelectError> {
+        self.select_origin_with(request, &mut ThreadRng)
+    }
+
+    /// Decides with the caller's random source (seed it to reproduce
+    /// decisions).
+    #[inline]
+    pub fn select_origin_with<'r, R: RandomSource + ?Sized>(
+        &self,
+        request: &Request<'r>,
+        rng: &mut R,
+    ) -> Result<Decision<'r, Snapshot>, SelectError> {
+        let snapshot = self.snapshot();
+        let outcome = decide(&snapshot.guard.table, request, &snapshot.guard.health, rng, &mut NoTrace)?;
+        Ok(Decision::new(snapshot, outcome, request))
+    }
+
+    /// Decides like [`select_origin`](Self::select_origin) and records every
+    /// step.
+    pub fn explain<'r>(&self, request: &Request<'r>) -> Explanation<'r, Snapshot> {
+        self.explain_with(request, &mut ThreadRng)
+    }
+
+    /// Explains with the caller's random source.
+    pub fn explain_with<'r, R: RandomSource + ?Sized>(
+        &self,
+        request: &Request<'r>,
+        rng: &mut R,
+    ) -> Explanation<'r, Snapshot> {
+        let snapshot = self.snapshot();
+        let mut steps = Vec::new();
+        let outcome = decide(&snapshot.guard.table, request, &snapshot.guard.health, rng, &mut steps);
+        Explanation::new(snapshot, request, steps, outcome)
+    }
+
+    /// Records an origin's health status (by pool id and origin name);
+    /// returns the previous status.
+    pub fn set_status(&self, pool: &str, origin: &str, status: Status) -> Result<Status, UnknownOrigin> {
+        self.registry().set_status(pool, origin, status)
+    }
+
+    /// Runs `f` with the health registry locked, for several updates at
+    /// once. Decisions do not wait for the lock.
+    pub fn with_health<T>(&self, f: impl FnOnce(&mut HealthRegistry) -> T) -> T {
+        f(&mut self.registry())
+    }
+
+    fn registry(&self) -> MutexGuard<'_, HealthRegistry> {
+        // The registry stays consistent even if a writer panicked: every
+        // update is a single atomic store or a rebind.
+        self.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl fmt::Debug for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let current = self.current.load();
+        f.debug_struct("Router").field("generation", &current.number).field("table", &current.table).finish()
+    }
+}
+
+/// The per-thread random source of [`Router::select_origin`]: wyrand,
+/// seeded once per thread from the standard library's random hasher keys.
+struct ThreadRng;
+
+std::thread_local! {
+    static THREAD_RNG_STATE: Cell<u64> = Cell::new({
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_usize(&hasher as *const _ as usize);
+        hasher.finish()
+    });
+}
+
+impl RandomSource for ThreadRng {
+    #[inline]
+    fn next_u64(&mut self) -> u64 {
+        THREAD_RNG_STATE.with(|state| {
+            let (next, value) = crate::select::wyrand_step(state.get());
+            state.set(next);
+            value
+        })
+    }
+}

@@ -1,0 +1,314 @@
+//! The pipeline, in the order a request travels it.
+
+use super::origins::{HealthMode, pick_origin};
+use super::pools::PoolOrder;
+use super::{Outcome, Picked, RandomSource, Responder, SelectError};
+use crate::compile::condition::ConditionContext;
+use crate::explain::{Candidates, Skip, Step, Tracer};
+use crate::geo::{CountryCode, PopCode, Region};
+use crate::hash;
+use crate::health::HealthView;
+use crate::request::Request;
+use crate::table::{
+    AffinityAttributes, AffinityMode, HostKey, Overrides, PoolEntry, PoolId, PoolList, PoolPolicy, PoolSetAction,
+    PoolSetEntry, PoolWeights, RuleAction, Settings, Table, Topology, find_geo,
+};
+
+/// The settings in effect for one request: the load balancer's, with the
+/// matching pool set and custom rules applied. Borrowed, so applying an
+/// override is a pointer copy.
+#[derive(Clone, Copy)]
+pub(crate) struct Effective<'t> {
+    pub(crate) default_pools: &'t [PoolId],
+    pub(crate) fallback_pool: PoolId,
+    pub(crate) region_pools: &'t [(Region, PoolList)],
+    pub(crate) country_pools: &'t [(CountryCode, PoolList)],
+    pub(crate) pop_pools: &'t [(PopCode, PoolList)],
+    pub(crate) policy: Option<PoolPolicy>,
+    pub(crate) weights: &'t PoolWeights,
+    pub(crate) affinity: AffinityMode,
+    pub(crate) affinity_ttl: Option<u32>,
+    pub(crate) affinity_attributes: &'t AffinityAttributes,
+    pub(crate) failover_across_pools: bool,
+    pub(crate) ttl: u32,
+    /// The matching pool set, by position in the compiled list.
+    pub(crate) pool_set: Option<usize>,
+}
+
+impl<'t> Effective<'t> {
+    fn new(settings: &'t Settings) -> Self {
+        Effective {
+            default_pools: &settings.default_pools,
+            fallback_pool: settings.fallback_pool,
+            region_pools: &settings.region_pools,
+            country_pools: &settings.country_pools,
+            pop_pools: &settings.pop_pools,
+            policy: settings.policy,
+            weights: &settings.weights,
+            affinity: settings.affinity,
+            affinity_ttl: settings.affinity_ttl,
+            affinity_attributes: &settings.affinity_attributes,
+            failover_across_pools: settings.failover_across_pools,
+            ttl: settings.ttl,
+            pool_set: None,
+        }
+    }
+
+    /// A pool set replaces the pool selection: its pools (geo maps no longer
+    /// apply), weights, fallback pool (when set) and policy.
+    fn apply_pool_set(&mut self, at: usize, set: &'t PoolSetEntry) {
+        if let PoolSetAction::Steer { pools, weights, fallback_pool, policy } = &set.action {
+            self.default_pools = pools;
+            self.region_pools = &[];
+            self.country_pools = &[];
+            self.pop_pools = &[];
+            self.weights = weights;
+            self.fallback_pool = fallback_pool.unwrap_or(self.fallback_pool);
+            self.policy = Some(*policy);
+            self.pool_set = Some(at);
+        }
+    }
+
+    /// Each present override replaces its field wholesale.
+    fn apply(&mut self, o: &'t Overrides) {
+        if let Some(pools) = &o.default_pools {
+            self.default_pools = pools;
+        }
+        if let Some(pool) = o.fallback_pool {
+            self.fallback_pool = pool;
+        }
+        if let Some(map) = &o.region_pools {
+            self.region_pools = map;
+        }
+        if let Some(map) = &o.country_pools {
+            self.country_pools = map;
+        }
+        if let Some(map) = &o.pop_pools {
+            self.pop_pools = map;
+        }
+        if let Some(policy) = o.policy {
+            self.policy = policy;
+        }
+        if let Some(weights) = &o.weights {
+            self.weights = weights;
+        }
+        if let Some(mode) = o.affinity {
+            self.affinity = mode;
+        }
+        if let Some(ttl) = o.affinity_ttl {
+            self.affinity_ttl = Some(ttl);
+        }
+        if let Some(attributes) = &o.affinity_attributes {
+            self.affinity_attributes = attributes;
+        }
+        if let Some(across) = o.failover_across_pools {
+            self.failover_across_pools = across;
+        }
+        if let Some(ttl) = o.ttl {
+            self.ttl = ttl;
+        }
+    }
+
+    /// The policy in effect; an empty one means geo when a geo map is set.
+    fn policy(&self) -> (PoolPolicy, bool) {
+        match self.policy {
+            Some(policy) => (policy, true),
+            None if self.has_geo_maps() => (PoolPolicy::Geo, false),
+            None => (PoolPolicy::Off, false),
+        }
+    }
+
+    fn has_geo_maps(&self) -> bool {
+        !(self.region_pools.is_empty() && self.country_pools.is_empty() && self.pop_pools.is_empty())
+    }
+
+    /// The candidate pools. Geo steering takes the most specific area the
+    /// request is in (PoP, then country, then region), else the default
+    /// pools. A defined area whose pools are all down goes to the fallback
+    /// pool, never to the default pools.
+    fn candidates(&self, policy: PoolPolicy, request: &Request<'_>) -> (&'t [PoolId], Candidates) {
+        if policy == PoolPolicy::Geo {
+            if let Some((pop, pools)) = request.pop.and_then(|pop| Some((pop, find_geo(self.pop_pools, pop)?))) {
+                return (pools, Candidates::Pop(pop));
+            }
+            if let Some((country, pools)) =
+                request.country.and_then(|country| Some((country, find_geo(self.country_pools, country)?)))
+            {
+                return (pools, Candidates::Country(country));
+            }
+            if let Some((region, pools)) =
+                request_region(request).and_then(|region| Some((region, find_geo(self.region_pools, region)?)))
+            {
+                return (pools, Candidates::Region(region));
+            }
+        }
+        let from = match self.pool_set {
+            Some(at) => Candidates::PoolSet(at),
+            None => Candidates::DefaultPools,
+        };
+        (self.default_pools, from)
+    }
+}
+
+/// The request's region: as given by the host.
+pub(crate) fn request_region(request: &Request<'_>) -> Option<Region> {
+    request.region
+}
+
+impl Topology {
+    /// Every list present must contain the request's value; an unknown
+    /// value matches no list.
+    pub(crate) fn matches(&self, request: &Request<'_>) -> bool {
+        let pops = self.pops.as_deref().is_none_or(|list| request.pop.is_some_and(|p| list.contains(&p)));
+        let countries = self.countries.as_deref().is_none_or(|list| request.country.is_some_and(|c| list.contains(&c)));
+        let regions =
+            self.regions.as_deref().is_none_or(|list| request_region(request).is_some_and(|r| list.contains(&r)));
+        pops && countries && regions
+    }
+}
+
+/// Whether load shedding passes this request on from `pool`.
+fn shed<R: RandomSource + ?Sized>(pool: &PoolEntry, request: &Request<'_>, rng: &mut R) -> bool {
+    let shedding = pool.shedding;
+    if shedding.default_threshold == 0 {
+        return false;
+    }
+    let draw = match (shedding.default_by_hash, request.client_ip) {
+        (true, Some(ip)) => hash::mix64(hash::ip_key(ip) ^ shedding.salt) >> 32,
+        _ => rng.next_u64() >> 32,
+    };
+    draw < shedding.default_threshold
+}
+
+pub(crate) fn decide<H, R, T>(
+    table: &Table,
+    request: &Request<'_>,
+    health: &H,
+    rng: &mut R,
+    trace: &mut T,
+) -> Result<Outcome, SelectError>
+where
+    H: HealthView + ?Sized,
+    R: RandomSource + ?Sized,
+    T: Tracer,
+{
+    let key = HostKey::new(request.host);
+    // The normalised host, for rule conditions (`http.host`).
+    let host = || key.as_ref().map_or("", HostKey::as_str);
+
+    // Origin Rules, on the incoming request: later matches override earlier
+    // ones field by field.
+    let (mut host_header_rule, mut sni_rule, mut port_rule, mut target_rule) = (None, None, None, None);
+    if !table.origin_rules.is_empty() {
+        let cx = ConditionContext { request, host: host(), load_balancer: None };
+        for (at, rule) in table.origin_rules.iter().enumerate() {
+            let matched = rule.condition.matches(&cx);
+            trace.step(Step::OriginRule { rule: rule.index as usize, matched });
+            if matched {
+                let at = at as u32;
+                if rule.host_header.is_some() {
+                    host_header_rule = Some(at);
+                }
+                if rule.sni.is_some() {
+                    sni_rule = Some(at);
+                }
+                if rule.port.is_some() {
+                    port_rule = Some(at);
+                }
+                if rule.target.is_some() {
+                    target_rule = Some(at as usize);
+                }
+            }
+        }
+    }
+
+    // Hostname → load balancer.
+    let found = match target_rule {
+        Some(at) => table.origin_rules[at].target.as_ref().and_then(|(_, route)| *route).map(|route| (route, None)),
+        None => key.as_ref().and_then(|k| table.hosts.lookup(k.as_bytes())).map(|(route, how)| (route, Some(how))),
+    };
+    let Some((route, matched)) = found else {
+        trace.step(Step::NoRoute);
+        return Err(SelectError::NoLoadBalancer);
+    };
+    trace.step(Step::Route {
+        matched,
+        load_balancer: route.load_balancer,
+        via_cname: route.via_cname,
+        origin_rule: target_rule.map(|at| table.origin_rules[at].index as usize),
+    });
+    if !route.enabled {
+        trace.step(Step::Disabled(route.load_balancer));
+        return Err(SelectError::LoadBalancerDisabled);
+    }
+    let lb = table.load_balancer(route.load_balancer);
+    let outcome =
+        |picked| Outcome { load_balancer: route.load_balancer, picked, host_header_rule, sni_rule, port_rule };
+
+    // Pool sets (first match wins), then custom rules in priority order.
+    let mut effective = Effective::new(&lb.settings);
+    for (at, set) in lb.pool_sets.iter().enumerate() {
+        let matched = set.topology.matches(request);
+        trace.step(Step::PoolSet { set: set.index as usize, matched });
+        if matched {
+            if let PoolSetAction::Respond(_) = set.action {
+                return Ok(outcome(Picked::Respond(Responder::PoolSet(at as u32))));
+            }
+            effective.apply_pool_set(at, set);
+            break;
+        }
+    }
+    if !lb.rules.is_empty() {
+        let cx = ConditionContext { request, host: host(), load_balancer: Some(&lb.name) };
+        for (at, rule) in lb.rules.iter().enumerate() {
+            let matched = rule.condition.as_ref().is_none_or(|c| c.matches(&cx));
+            trace.step(Step::Rule { rule: rule.index as usize, matched, terminated: matched && rule.terminates });
+            if !matched {
+                continue;
+            }
+            match &rule.action {
+                RuleAction::Respond(_) => return Ok(outcome(Picked::Respond(Responder::Rule(at as u32)))),
+                RuleAction::Override(overrides) => effective.apply(overrides),
+            }
+            if rule.terminates {
+                break;
+            }
+        }
+    }
+
+    // Pool steering, load shedding, origin steering.
+    let (policy, configured) = effective.policy();
+    trace.step(Step::Policy { policy, configured });
+    let (candidates, from) = effective.candidates(policy, request);
+    trace.step(Step::Candidates { from, count: candidates.len() });
+    let mut order = PoolOrder::new(candidates, policy);
+    while let Some(pool) = order.next(table, effective.weights, request, health, rng, trace) {
+        if shed(table.pool(pool), request, rng) {
+            trace.step(Step::PoolSkipped { pool, reason: Skip::Shed });
+            continue;
+        }
+        match pick_origin(table, pool, request, health, rng, HealthMode::Respect) {
+            Some((origin, policy)) => {
+                trace.step(Step::PoolChosen { pool });
+                trace.step(Step::OriginChosen { origin, policy });
+                return Ok(outcome(Picked::Origin { pool, origin, fallback: false, fail_open: false }));
+            }
+            None => trace.step(Step::PoolSkipped { pool, reason: Skip::NoSelectableOrigin }),
+        }
+    }
+
+    // The fallback pool: its pool health is ignored; with no healthy origin
+    // it fails open to its enabled origins.
+    let pool = effective.fallback_pool;
+    if table.pool(pool).enabled {
+        for (mode, fail_open) in [(HealthMode::Respect, false), (HealthMode::Ignore, true)] {
+            if let Some((origin, policy)) = pick_origin(table, pool, request, health, rng, mode) {
+                trace.step(Step::Fallback { pool, fail_open });
+                trace.step(Step::OriginChosen { origin, policy });
+                return Ok(outcome(Picked::Origin { pool, origin, fallback: true, fail_open }));
+            }
+        }
+    }
+    trace.step(Step::FallbackUnavailable { pool });
+    Err(SelectError::NoHealthyOrigin)
+}

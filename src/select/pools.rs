@@ -1,0 +1,221 @@
+//! Pool steering: the order in which a request tries the candidate pools.
+//!
+//! The order is produced lazily, one pool at a time, without allocating:
+//! most requests need the first pool only. Pools that cannot take traffic
+//! (disabled, or fewer healthy origins than `minimum_origins`) are passed
+//! over. Once a pool is returned it is never returned again, so the same
+//! order serves load shedding (pass on to the next pool) and retries.
+//!
+//! | policy | order |
+//! |---|---|
+//! | `off`, `geo` | list order |
+//! | `random` | weighted draw among the remaining usable pools; weight-0 pools only when nothing else remains, in list order |
+//! | `dynamic_latency` | pools with an RTT for the request's region, lowest first; then the rest in list order |
+//! | `proximity` | pools with coordinates, nearest first (great-circle); then the rest in list order |
+//! | `least_outstanding_requests`, `least_connections` | lowest `(count + 1) / weight` first; weight-0 pools last; ties in list order |
+
+use super::decide::request_region;
+use super::{RandomSource, rng::below};
+use crate::explain::{Skip, Step, Tracer};
+use crate::geo::Coordinates;
+use crate::health::HealthView;
+use crate::limits::POOLS_PER_LIST;
+use crate::request::Request;
+use crate::table::{PoolId, PoolPolicy, PoolWeights, Table};
+
+/// A set of positions in a pool list, on the stack.
+#[derive(Clone, Copy, Default)]
+struct Positions([u64; POOLS_PER_LIST / 64]);
+
+impl Positions {
+    #[inline]
+    fn contains(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+    #[inline]
+    fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+}
+
+/// The pools of one request, in steering order.
+pub(crate) struct PoolOrder<'t> {
+    pools: &'t [PoolId],
+    policy: PoolPolicy,
+    /// Returned already, or found unusable.
+    done: Positions,
+    /// Whether every pool's usability has been checked (policies other than
+    /// failover need it up front, to draw among the usable pools only).
+    screened: bool,
+}
+
+impl<'t> PoolOrder<'t> {
+    pub(crate) fn new(pools: &'t [PoolId], policy: PoolPolicy) -> Self {
+        debug_assert!(pools.len() <= POOLS_PER_LIST, "the compiler bounds pool lists");
+        let pools = &pools[..pools.len().min(POOLS_PER_LIST)];
+        PoolOrder { pools, policy, done: Positions::default(), screened: false }
+    }
+
+    /// The next usable pool in steering order.
+    pub(crate) fn next<H, R, T>(
+        &mut self,
+        table: &Table,
+        weights: &PoolWeights,
+        request: &Request<'_>,
+        health: &H,
+        rng: &mut R,
+        trace: &mut T,
+    ) -> Option<PoolId>
+    where
+        H: HealthView + ?Sized,
+        R: RandomSource + ?Sized,
+        T: Tracer,
+    {
+        if matches!(self.policy, PoolPolicy::Off | PoolPolicy::Geo) {
+            for (i, &pool) in self.pools.iter().enumerate() {
+                if self.done.contains(i) {
+                    continue;
+                }
+                self.done.insert(i);
+                if usable(table, pool, health, trace) {
+                    return Some(pool);
+                }
+            }
+            return None;
+        }
+        if !self.screened {
+            self.screened = true;
+            for (i, &pool) in self.pools.iter().enumerate() {
+                if !self.done.contains(i) && !usable(table, pool, health, trace) {
+                    self.done.insert(i);
+                }
+            }
+        }
+        let at = match self.policy {
+            PoolPolicy::Random => self.weighted(weights, rng),
+            PoolPolicy::DynamicLatency => {
+                let region = request_region(request);
+                self.lowest(|pool| health.pool_rtt_ms(pool, region?))
+            }
+            PoolPolicy::Proximity => {
+                let here = request.coordinates;
+                self.lowest(|pool| Some(great_circle_km(here?, table.pool(pool).coordinates?)))
+            }
+            PoolPolicy::LeastOutstandingRequests => {
+                self.lowest(|pool| per_weight(health.pool_outstanding(pool), weights.of(pool)))
+            }
+            PoolPolicy::LeastConnections => {
+                self.lowest(|pool| per_weight(health.pool_connections(pool), weights.of(pool)))
+            }
+            PoolPolicy::Off | PoolPolicy::Geo => None,
+        }?;
+        self.done.insert(at);
+        Some(self.pools[at])
+    }
+
+    fn remaining(&self) -> impl Iterator<Item = (usize, PoolId)> + '_ {
+        self.pools.iter().copied().enumerate().filter(|&(i, _)| !self.done.contains(i))
+    }
+
+    /// A weighted draw among the remaining pools; when every remaining
+    /// pool weighs 0, the first of them.
+    fn weighted<R: RandomSource + ?Sized>(&self, weights: &PoolWeights, rng: &mut R) -> Option<usize> {
+        let total: u64 = self.remaining().map(|(_, pool)| u64::from(weights.of(pool))).sum();
+        if total == 0 {
+            return self.remaining().map(|(i, _)| i).next();
+        }
+        let mut draw = below(rng, total);
+        for (i, pool) in self.remaining() {
+            let weight = u64::from(weights.of(pool));
+            if draw < weight {
+                return Some(i);
+            }
+            draw -= weight;
+        }
+        None
+    }
+
+    /// The remaining pool with the lowest key; pools without a key come
+    /// after every pool with one, in list order. Ties keep list order.
+    fn lowest(&self, key: impl Fn(PoolId) -> Option<f64>) -> Option<usize> {
+        let mut best: Option<(usize, f64)> = None;
+        let mut first_without = None;
+        for (i, pool) in self.remaining() {
+            match key(pool) {
+                Some(k) if best.is_none_or(|(_, b)| k < b) => best = Some((i, k)),
+                Some(_) => {}
+                None => {
+                    first_without.get_or_insert(i);
+                }
+            }
+        }
+        best.map(|(i, _)| i).or(first_without)
+    }
+}
+
+/// `(count + 1) / weight`; `None` (last) for weight 0.
+fn per_weight(count: u32, weight: u32) -> Option<f64> {
+    (weight > 0).then(|| (f64::from(count) + 1.0) / f64::from(weight))
+}
+
+/// Whether a pool can take traffic: enabled, with at least
+/// `minimum_origins` healthy enabled origins (all enabled origins count
+/// when the pool has no monitor).
+pub(crate) fn usable<H, T>(table: &Table, id: PoolId, health: &H, trace: &mut T) -> bool
+where
+    H: HealthView + ?Sized,
+    T: Tracer,
+{
+    let pool = table.pool(id);
+    if !pool.enabled {
+        trace.step(Step::PoolSkipped { pool: id, reason: Skip::Disabled });
+        return false;
+    }
+    let healthy = if pool.monitored() {
+        health.healthy_origins(id).unwrap_or_else(|| {
+            pool.origins().filter(|&o| table.origin(o).enabled && health.origin_healthy(o)).count() as u32
+        })
+    } else {
+        pool.enabled_origins
+    };
+    if healthy < pool.minimum_origins {
+        trace.step(Step::PoolSkipped { pool: id, reason: Skip::Unhealthy { healthy, minimum: pool.minimum_origins } });
+        return false;
+    }
+    true
+}
+
+/// Great-circle distance in kilometres (haversine, mean Earth radius).
+pub(crate) fn great_circle_km(a: Coordinates, b: Coordinates) -> f64 {
+    const EARTH_RADIUS_KM: f64 = 6_371.008_8;
+    let (lat1, lat2) = (a.latitude.to_radians(), b.latitude.to_radians());
+    let dlat = lat2 - lat1;
+    let dlon = (b.longitude - a.longitude).to_radians();
+    let s = libm::sin(dlat / 2.0);
+    let t = libm::sin(dlon / 2.0);
+    let h = s * s + libm::cos(lat1) * libm::cos(lat2) * t * t;
+    2.0 * EARTH_RADIUS_KM * libm::asin(libm::sqrt(h.clamp(0.0, 1.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        let sfo = Coordinates::new(37.62, -122.38).unwrap();
+        let jfk = Coordinates::new(40.64, -73.78).unwrap();
+        let d = great_circle_km(sfo, jfk);
+        assert!((4_130.0..4_170.0).contains(&d), "{d}");
+        assert_eq!(great_circle_km(sfo, sfo), 0.0);
+        let antipode = great_circle_km(Coordinates::new(0.0, 0.0).unwrap(), Coordinates::new(0.0, 180.0).unwrap());
+        assert!((antipode - 20_015.0).abs() < 5.0, "{antipode}");
+    }
+
+    #[test]
+    fn per_weight_orders_by_load() {
+        assert!(per_weight(0, 10_000) < per_weight(1, 10_000));
+        assert!(per_weight(3, 10_000) < per_weight(1, 2_500), "(3+1)/1 < (1+1)/0.25");
+        assert_eq!(per_weight(0, 0), None);
+    }
+}
