@@ -230,6 +230,11 @@ impl Scenario {
         crate::config::api::from_json_text(text)
     }
 
+    /// Whether the file expects its configuration to be rejected.
+    pub fn expects_config_error(&self) -> bool {
+        self.expect_config_error.is_some()
+    }
+
     /// Runs every case.
     pub fn run(&self) -> Report {
         let router = match Router::new(&self.account) {

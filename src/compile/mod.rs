@@ -108,6 +108,14 @@ impl Table {
         let cname_targets = resolver.cname_targets().map(|(n, t)| (n.into(), t.into())).collect::<Vec<_>>();
         let hosts = resolver.build_index(&mut diags);
 
+        if account.load_balancers.is_empty() {
+            // Loading ignores unknown keys, so a document of the wrong shape
+            // loads as an empty account: say so rather than nothing.
+            diags.warning(
+                ConfigPath::root("load_balancers"),
+                ErrorKind::Invalid("no load balancers: nothing routes (is this an account document?)".into()),
+            );
+        }
         if !diags.errors.is_empty() {
             return Err(BuildError::new(diags.errors));
         }

@@ -11,7 +11,7 @@ use alloc::boxed::Box;
 
 use super::Context;
 use super::decode::DecodeSink;
-use super::fields::{self, BytesField};
+use super::fields::{self, BytesField, Slot};
 use super::matchers::{BytesTest, IntTest, IpTest};
 use super::stream::{BufSink, CountSink, INLINE_VALUE, MapSink, RangeSink, RemoveSink, Sink, push_int};
 use crate::request::{Scheme, cookie_pairs};
@@ -119,10 +119,11 @@ impl BytesExpr {
     pub(crate) fn test(&self, test: &BytesTest, cx: &Context<'_, '_>, elem: Option<&[u8]>) -> Option<bool> {
         let mut result = false;
         match self {
-            BytesExpr::Field(field) => match field.visit_slice(cx, &mut |v| result = test.matches(v)) {
-                Some(true) => return Some(result),
-                Some(false) => return None,
-                None => {}
+            BytesExpr::Field(field) => match field.slot(cx) {
+                Slot::Borrowed(value) => return Some(test.matches(value)),
+                Slot::Missing => return None,
+                Slot::Lent => return field.visit_slice(cx, &mut |v| result = test.matches(v)).map(|_| result),
+                Slot::Split => {}
             },
             BytesExpr::Literal(lit) => return Some(test.matches(lit)),
             BytesExpr::Elem => return elem.map(|e| test.matches(e)),

@@ -103,6 +103,9 @@ impl Kmp {
     }
 }
 
+/// Up to this many strings, a linear scan beats a binary search.
+const SMALL_SET: usize = 16;
+
 /// A sorted set of strings. Membership of a slice is a binary search; a
 /// streamed value narrows the range of candidates byte by byte (strings
 /// sharing a prefix are contiguous in sorted order).
@@ -121,7 +124,12 @@ impl StrSet {
 
     #[inline]
     pub(crate) fn contains(&self, value: &[u8]) -> bool {
-        self.items.binary_search_by(|item| (**item).cmp(value)).is_ok()
+        if self.items.len() <= SMALL_SET {
+            // Comparing lengths first rejects most items without a memcmp.
+            self.items.iter().any(|item| item.len() == value.len() && **item == *value)
+        } else {
+            self.items.binary_search_by(|item| (**item).cmp(value)).is_ok()
+        }
     }
 
     /// Narrows `lo..hi`, the candidates sharing the first `pos` bytes, by
@@ -458,5 +466,9 @@ mod tests {
             }
             assert_eq!(stream.finish(), expected, "{probe:?}");
         }
+        let many: Vec<Vec<u8>> = (0..40u8).map(|i| alloc::vec![b'a' + i % 20; usize::from(i / 20) + 1]).collect();
+        let big = StrSet::new(&many);
+        assert!(many.iter().all(|item| big.contains(item)));
+        assert!(!big.contains(b"aaa") && !big.contains(b"") && !big.contains(b"z"));
     }
 }
