@@ -12,10 +12,20 @@
 //! origin is healthy for `explain` unless `--health` says otherwise
 //! (`{"origins": {"POOL/ORIGIN": false}}`).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use lbsteer::scenario::{HealthSpec, RequestSpec, Scenario};
 use lbsteer::{Account, Router, health::Status};
+
+/// Prints a line; exits quietly when stdout is closed (`lbctl ... | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    };
+}
 
 const USAGE: &str = "usage:
   lbctl validate FILE
@@ -29,7 +39,7 @@ fn main() -> ExitCode {
         Some("explain") => explain(&args[1..]),
         Some("check") => check(&args[1..]),
         Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
+            say!("{USAGE}");
             Ok(true)
         }
         _ => Err(USAGE.to_string()),
@@ -57,13 +67,13 @@ fn validate(args: &[String]) -> Result<bool, String> {
     let account = match load(path) {
         Ok(account) => account,
         Err(message) => {
-            println!("{message}");
+            say!("{message}");
             return Ok(false);
         }
     };
     match lbsteer::Table::compile(&account) {
         Ok(table) => {
-            println!(
+            say!(
                 "{path}: ok: {} load balancers, {} pools, {} origins, {} routed hostnames",
                 table.load_balancers().len(),
                 table.pools().len(),
@@ -71,15 +81,15 @@ fn validate(args: &[String]) -> Result<bool, String> {
                 table.hostname_count()
             );
             for warning in table.warnings() {
-                println!("warning: {warning}");
+                say!("warning: {warning}");
             }
             Ok(true)
         }
         Err(err) => {
             for diagnostic in err.diagnostics() {
-                println!("{path}: {diagnostic}");
+                say!("{path}: {diagnostic}");
             }
-            println!("{} error{}", err.diagnostics().len(), if err.diagnostics().len() == 1 { "" } else { "s" });
+            say!("{} error{}", err.diagnostics().len(), if err.diagnostics().len() == 1 { "" } else { "s" });
             Ok(false)
         }
     }
@@ -109,7 +119,7 @@ fn explain(args: &[String]) -> Result<bool, String> {
     }
     let owned = request.to_owned_request();
     let explanation = router.explain(&owned.request(None));
-    println!("{}", explanation.display(&router.snapshot()));
+    say!("{}", explanation.display(&router.snapshot()));
     Ok(explanation.decision().is_ok())
 }
 
@@ -122,18 +132,18 @@ fn check(args: &[String]) -> Result<bool, String> {
         let report = match Scenario::from_json(&read(path)?) {
             Ok(scenario) => scenario.run(),
             Err(err) => {
-                println!("{path}: does not parse: {err}");
+                say!("{path}: does not parse: {err}");
                 failed += 1;
                 continue;
             }
         };
-        println!("{path}");
+        say!("{path}");
         for line in report.to_string().lines().filter(|l| !l.ends_with(" failed")) {
-            println!("  {line}");
+            say!("  {line}");
         }
         passed += report.passed();
         failed += report.failed();
     }
-    println!("{passed} passed, {failed} failed");
+    say!("{passed} passed, {failed} failed");
     Ok(failed == 0)
 }

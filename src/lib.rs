@@ -108,6 +108,7 @@ extern crate std;
 pub mod compile;
 pub mod config;
 pub mod explain;
+pub mod expr;
 pub mod geo;
 mod hash;
 pub mod health;

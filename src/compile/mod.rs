@@ -4,7 +4,6 @@
 //! path ([`BuildError`]), and only builds a table when there is none: a
 //! table is never partial.
 
-pub(crate) mod condition;
 mod error;
 mod load_balancers;
 mod names;

@@ -16,7 +16,6 @@ use core::ops::Range;
 use hashbrown::HashMap;
 
 use crate::compile::Diagnostic;
-use crate::compile::condition::CompiledCondition;
 use crate::config::Monitor;
 use crate::geo::{Coordinates, CountryCode, PopCode, Region};
 
@@ -420,7 +419,7 @@ pub(crate) struct RuleEntry {
     pub(crate) index: u32,
     pub(crate) name: Box<str>,
     /// `None`: the empty condition, always true.
-    pub(crate) condition: Option<CompiledCondition>,
+    pub(crate) condition: Option<crate::expr::Condition>,
     pub(crate) terminates: bool,
     pub(crate) action: RuleAction,
 }
@@ -492,7 +491,7 @@ impl LoadBalancerEntry {
 pub(crate) struct OriginRuleEntry {
     /// Position in the account's `origin_rules` list.
     pub(crate) index: u32,
-    pub(crate) condition: CompiledCondition,
+    pub(crate) condition: crate::expr::Condition,
     pub(crate) host_header: Option<Box<str>>,
     pub(crate) sni: Option<Box<str>>,
     pub(crate) port: Option<u16>,
