@@ -137,6 +137,8 @@ mod expected;
 mod probe;
 mod quorum;
 mod registry;
+#[cfg(all(test, feature = "std"))]
+mod tests;
 mod time;
 
 pub use checker::{
