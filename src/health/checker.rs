@@ -318,6 +318,10 @@ impl Slot {
     }
 }
 
+/// The stable identity of a monitor checking an origin: pool id, origin
+/// name, monitor id.
+type TargetKey = (Arc<str>, Arc<str>, Arc<str>);
+
 /// One monitor checking one origin.
 #[derive(Debug)]
 struct Member {
@@ -445,8 +449,7 @@ impl HealthChecker {
     /// published again by the next [`publish`](Self::publish).
     pub fn reconfigure(&mut self, table: &Table) {
         // What to keep, by identity.
-        let mut kept: Map<(Arc<str>, Arc<str>, Arc<str>), Vec<(Vantage, Slot)>> =
-            crate::hash::map_with_capacity(self.members.len());
+        let mut kept: Map<TargetKey, Vec<(Vantage, Slot)>> = crate::hash::map_with_capacity(self.members.len());
         let mut old_slots: Vec<Option<Slot>> = core::mem::take(&mut self.slots).into_iter().map(Some).collect();
         for member in &self.members {
             let spec = &member.spec;
@@ -857,7 +860,7 @@ impl HealthChecker {
         let mut update = |r: Region| {
             let slot = &mut pool.rtt[r.index()];
             *slot = Some(match *slot {
-                Some(avg) => alpha * sample + (1.0 - alpha) * avg,
+                Some(avg) => avg + alpha * (sample - avg),
                 None => sample,
             });
             pool.rtt_dirty |= 1 << r.index();
