@@ -29,6 +29,9 @@ pub const PROBE_GRACE: Duration = Duration::from_secs(1);
 /// does not poll, the oldest are dropped first.
 pub const MAX_EVENTS: usize = 16_384;
 
+/// The most vantage points a region can have (Cloudflare uses three).
+pub const MAX_VANTAGE_POINTS_PER_REGION: u16 = 1_000;
+
 /// How a [`HealthChecker`] probes and aggregates: vantage points, quorums,
 /// RTT smoothing.
 ///
@@ -73,11 +76,13 @@ impl CheckerConfig {
     }
 
     /// Probes from `count` vantage points in `region` (replacing an earlier
-    /// count for it; 0 removes the region). Once any region has vantage
+    /// count for it; 0 removes the region; at most
+    /// [`MAX_VANTAGE_POINTS_PER_REGION`]). Once any region has vantage
     /// points, the implicit local one is gone: every probe names the vantage
     /// point it is for.
     #[must_use]
     pub fn vantage_points(mut self, region: Region, count: u16) -> CheckerConfig {
+        let count = count.min(MAX_VANTAGE_POINTS_PER_REGION);
         self.regions.retain(|&(r, _)| r != region);
         if count > 0 {
             self.regions.push((region, count));
@@ -937,3 +942,10 @@ impl HealthChecker {
         self.events.push_back(event);
     }
 }
+
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<HealthChecker>();
+    send_sync::<Probe>();
+    send_sync::<HealthEvent>();
+};

@@ -142,8 +142,8 @@ mod tests;
 mod time;
 
 pub use checker::{
-    Cause, CheckerConfig, DEFAULT_RTT_ALPHA, HealthChecker, HealthEvent, MAX_EVENTS, OriginEvent, PROBE_GRACE,
-    PoolEvent, ProbeError, ProbeReport,
+    Cause, CheckerConfig, DEFAULT_RTT_ALPHA, HealthChecker, HealthEvent, MAX_EVENTS, MAX_VANTAGE_POINTS_PER_REGION,
+    OriginEvent, PROBE_GRACE, PoolEvent, ProbeError, ProbeReport,
 };
 pub use expected::BODY_LIMIT;
 pub use probe::{Failure, Outcome, Probe, ProbeId, Vantage};
