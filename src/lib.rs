@@ -22,7 +22,8 @@
 //!     "dns_records": [{"type": "CNAME", "name": "www.example.com", "content": "lb.example.com"}]
 //! }"#)?;
 //!
-//! // Health comes from your probes (or the built-in monitor state machines).
+//! // Health comes from your own checks, or from the built-in monitors
+//! // (`router.enable_health_checks(..)`: see the `health` module).
 //! router.set_status("us", "us-1", Status::Healthy)?;
 //! router.set_status("us", "us-2", Status::Unhealthy)?;
 //!
@@ -80,6 +81,11 @@
 //! | the fallback pool with no healthy origin | one of its enabled origins of weight > 0 is used regardless of health ("fail open"), and the selection says so |
 //! | a pool without a monitor | origin health is not considered: its enabled origins count as healthy |
 //! | an origin whose health is still unknown | down, where its pool has a monitor |
+//! | `consecutive_up` / `consecutive_down` of 0 | act as 1: the first differing result flips the status |
+//! | health quorum | a region is healthy when more than half of its vantage points pass, an origin when more than half of its check regions are healthy; both thresholds are settings ([`health::Quorum`]) |
+//! | `expected_body` | ASCII case-insensitive, searched within the first 10 KB of the body |
+//! | a monitor group with no voting member | never marks an origin unhealthy |
+//! | probe RTT for `dynamic_latency` | an exponentially weighted moving average per pool and region, α = 0.2, from passing probes of voting monitors |
 //! | `dynamic_latency` with partial RTT data | pools with an RTT for the request's region first, lowest first; then the others in failover order |
 //! | `proximity` distance | great-circle; pools without coordinates come after every located pool, in list order |
 //! | least outstanding requests / connections | lowest `(count + 1) / weight`; ties in list order |

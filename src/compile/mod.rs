@@ -125,6 +125,7 @@ impl Table {
         cname_map.extend(cname_targets);
         Ok(Table {
             monitors: monitors.entries.into(),
+            monitor_groups: monitors.group_entries.into(),
             pools: pools.entries.into(),
             origins: pools.origins.into(),
             load_balancers: load_balancers.into(),

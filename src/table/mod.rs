@@ -56,6 +56,10 @@ dense_id! {
     /// A monitor's position in a [`Table`].
     MonitorId
 }
+dense_id! {
+    /// A monitor group's position in a [`Table`].
+    MonitorGroupId
+}
 
 /// Weights are kept as integers: `weight × WEIGHT_SCALE`.
 pub(crate) const WEIGHT_SCALE: f64 = 10_000.0;
@@ -163,6 +167,8 @@ pub struct PoolEntry {
     pub(crate) enabled: bool,
     pub(crate) monitor: Option<MonitorId>,
     pub(crate) monitor_group: Option<Box<str>>,
+    /// The compiled monitor group named by `monitor_group`.
+    pub(crate) group: Option<MonitorGroupId>,
     pub(crate) minimum_origins: u32,
     pub(crate) origins: Range<u32>,
     /// Origins that are enabled: a pool without a monitor is healthy while
@@ -198,6 +204,10 @@ impl PoolEntry {
     /// The pool's monitor.
     pub fn monitor(&self) -> Option<MonitorId> {
         self.monitor
+    }
+    /// The pool's monitor group, when it has one instead of a monitor.
+    pub fn monitor_group(&self) -> Option<MonitorGroupId> {
+        self.group
     }
     /// How many origins must be healthy for the pool to take traffic.
     pub fn minimum_origins(&self) -> u32 {
@@ -303,6 +313,52 @@ impl MonitorEntry {
     /// The monitor as configured.
     pub fn config(&self) -> &Monitor {
         &self.config
+    }
+}
+
+/// A monitor group, as compiled: its members in configuration order.
+#[derive(Clone, Debug)]
+pub struct MonitorGroupEntry {
+    pub(crate) id: Box<str>,
+    pub(crate) members: Box<[MonitorGroupMemberEntry]>,
+}
+
+impl MonitorGroupEntry {
+    /// The group's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// The members, in configuration order (disabled ones included).
+    pub fn members(&self) -> &[MonitorGroupMemberEntry] {
+        &self.members
+    }
+}
+
+/// One monitor's place in a compiled monitor group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MonitorGroupMemberEntry {
+    pub(crate) monitor: MonitorId,
+    pub(crate) enabled: bool,
+    pub(crate) monitoring_only: bool,
+    pub(crate) must_be_healthy: bool,
+}
+
+impl MonitorGroupMemberEntry {
+    /// The member monitor.
+    pub fn monitor(&self) -> MonitorId {
+        self.monitor
+    }
+    /// A disabled member neither probes nor votes.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+    /// The member probes and reports but does not vote.
+    pub fn monitoring_only(&self) -> bool {
+        self.monitoring_only
+    }
+    /// A failure of this member alone makes the origin unhealthy.
+    pub fn must_be_healthy(&self) -> bool {
+        self.must_be_healthy
     }
 }
 
@@ -506,6 +562,7 @@ pub(crate) struct OriginRuleEntry {
 /// [`Router`](crate::Router) own tables and health for you.
 pub struct Table {
     pub(crate) monitors: Box<[MonitorEntry]>,
+    pub(crate) monitor_groups: Box<[MonitorGroupEntry]>,
     pub(crate) pools: Box<[PoolEntry]>,
     pub(crate) origins: Box<[OriginEntry]>,
     pub(crate) load_balancers: Box<[LoadBalancerEntry]>,
@@ -571,6 +628,27 @@ impl Table {
     /// The monitors, indexed by [`MonitorId`].
     pub fn monitors(&self) -> &[MonitorEntry] {
         &self.monitors
+    }
+
+    /// A monitor.
+    ///
+    /// # Panics
+    /// When `id` belongs to another table and is out of range.
+    pub fn monitor(&self, id: MonitorId) -> &MonitorEntry {
+        &self.monitors[id.index()]
+    }
+
+    /// The monitor groups, indexed by [`MonitorGroupId`].
+    pub fn monitor_groups(&self) -> &[MonitorGroupEntry] {
+        &self.monitor_groups
+    }
+
+    /// A monitor group.
+    ///
+    /// # Panics
+    /// When `id` belongs to another table and is out of range.
+    pub fn monitor_group(&self, id: MonitorGroupId) -> &MonitorGroupEntry {
+        &self.monitor_groups[id.index()]
     }
 
     /// Things that compile but are probably not what was meant (a pool
