@@ -170,11 +170,10 @@ impl HostIndex {
         self.exact.values().chain(self.wildcard.values()).filter(|route| route.is_some()).count()
     }
 
-    /// Bytes held by the index: entries and keys.
+    /// Bytes held by the index: both maps' bucket arrays and the keys.
     pub(crate) fn heap_bytes(&self) -> usize {
-        let entry = core::mem::size_of::<(Box<[u8]>, Option<Route>)>() + 1;
-        let keys: usize = self.exact.keys().chain(self.wildcard.keys()).map(|k| k.len()).sum();
-        (self.exact.capacity() + self.wildcard.capacity()) * entry + keys
+        use super::memory::HeapSize;
+        self.exact.heap_size() + self.wildcard.heap_size()
     }
 }
 

@@ -8,6 +8,7 @@
 //! swap whole tables to reload (the [`Router`](crate::Router) does both).
 
 pub(crate) mod hosts;
+mod memory;
 
 use alloc::boxed::Box;
 use core::fmt;
@@ -662,39 +663,6 @@ impl Table {
     pub fn route(&self, host: &str) -> Option<(LoadBalancerId, bool)> {
         let key = HostKey::new(host)?;
         self.hosts.lookup(key.as_bytes()).map(|(route, _)| (route.load_balancer, route.enabled))
-    }
-
-    /// An estimate of the heap memory the table holds, in bytes.
-    pub fn heap_bytes(&self) -> usize {
-        use core::mem::size_of;
-        let strings = |s: &str| s.len();
-        let pools: usize = self.pools.iter().map(|p| size_of::<PoolEntry>() + strings(&p.id) + strings(&p.name)).sum();
-        let origins: usize = self
-            .origins
-            .iter()
-            .map(|o| {
-                size_of::<OriginEntry>()
-                    + strings(&o.name)
-                    + strings(&o.address)
-                    + o.host_header.as_deref().map_or(0, strings)
-            })
-            .sum();
-        let lbs: usize = self
-            .load_balancers
-            .iter()
-            .map(|lb| {
-                let s = &lb.settings;
-                size_of::<LoadBalancerEntry>()
-                    + strings(&lb.name)
-                    + s.default_pools.len() * size_of::<PoolId>()
-                    + (s.region_pools.len() + s.country_pools.len() + s.pop_pools.len()) * 24
-                    + lb.rules.len() * size_of::<RuleEntry>()
-                    + lb.pool_sets.len() * size_of::<PoolSetEntry>()
-            })
-            .sum();
-        let ids = self.pool_ids.capacity() * (size_of::<(Box<str>, PoolId)>() + 1)
-            + self.pool_ids.keys().map(|k| k.len()).sum::<usize>();
-        pools + origins + lbs + self.hosts.heap_bytes() + ids
     }
 
     /// How many hostnames (exact names and wildcard domains) route somewhere.
