@@ -53,6 +53,22 @@ impl<'a> HostKey<'a> {
     /// than a DNS name can be (no such host can have a route).
     #[inline]
     pub(crate) fn new(host: &'a str) -> Option<HostKey<'a>> {
+        // The common case: already lower-case, no port. Checked eight bytes
+        // at a time.
+        if !has_colon_or_upper(host.as_bytes()) {
+            let host = host.strip_suffix('.').unwrap_or(host);
+            if host.is_empty() || host.len() > MAX_HOSTNAME_LEN {
+                return None;
+            }
+            return Some(HostKey::Borrowed(host));
+        }
+        Self::new_slow(host)
+    }
+
+    /// A host with a port or upper-case letters.
+    #[cold]
+    #[inline(never)]
+    fn new_slow(host: &'a str) -> Option<HostKey<'a>> {
         // One pass finds the port's colon and any upper-case letter. Only
         // ASCII bytes are cut off, so what remains is valid UTF-8.
         let (mut colons, mut last_colon, mut upper) = (0u32, 0, false);
@@ -98,6 +114,40 @@ impl<'a> HostKey<'a> {
             HostKey::Lowered { bytes, len } => core::str::from_utf8(&bytes[..*len]).unwrap_or(""),
         }
     }
+}
+
+/// Whether `bytes` holds a `:` or an ASCII upper-case letter, eight bytes at
+/// a time (SWAR). Bytes of 0x80 and above (UTF-8) are neither.
+#[inline]
+fn has_colon_or_upper(bytes: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    /// The high bit of each byte of `word` that is `:` or in `A..=Z`.
+    #[inline(always)]
+    fn flags(word: u64) -> u64 {
+        // A zero byte of `word ^ "::::::::"` is a colon.
+        let colon = word ^ (LO * u64::from(b':'));
+        let colon = colon.wrapping_sub(LO) & !colon;
+        // Seven-bit bytes cannot carry into their neighbours: `b + 0x3f`
+        // sets the high bit from 0x41 (`A`), `b + 0x25` from 0x5b (past `Z`).
+        let low = word & !HI;
+        let upper = (low + LO * 0x3f) & !(low + LO * 0x25);
+        (colon | upper) & !word & HI
+    }
+    let word = |chunk: &[u8]| u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+    if bytes.len() < 8 {
+        return bytes.iter().any(|&b| b == b':' || b.is_ascii_uppercase());
+    }
+    let mut found = 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        found |= flags(word(chunk));
+    }
+    if !chunks.remainder().is_empty() {
+        // The last eight bytes, overlapping what was checked already.
+        found |= flags(word(&bytes[bytes.len() - 8..]));
+    }
+    found != 0
 }
 
 /// Strips a `:port` suffix, and the brackets of an IPv6 literal.
@@ -197,6 +247,45 @@ mod tests {
         assert_eq!(key(":80"), None);
         assert_eq!(key(&"a".repeat(254)), None);
         assert!(key(&"a".repeat(253)).is_some());
+    }
+
+    #[test]
+    fn the_word_scan_agrees_with_a_byte_scan() {
+        let reference = |bytes: &[u8]| bytes.iter().any(|&b| b == b':' || b.is_ascii_uppercase());
+        // Every byte value at every position of every length up to 24, in a
+        // background of ordinary and of non-ASCII bytes.
+        for background in [b'a', b'.', 0x80, 0xff, b'@', b'[', b'9', b';'] {
+            for len in 0..=24 {
+                for at in 0..len {
+                    for value in 0..=255u8 {
+                        let mut bytes = alloc::vec![background; len];
+                        bytes[at] = value;
+                        assert_eq!(has_colon_or_upper(&bytes), reference(&bytes), "{bytes:?}");
+                    }
+                }
+            }
+        }
+        // Random strings over the bytes at the edges of the ranges.
+        let alphabet = [b'a', b'z', b'A', b'Z', b'@', b'[', b':', b';', b'9', b'.', 0x80, 0xc1, 0xda, 0xba, 0xff, 0];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 40) as usize;
+            let bytes: alloc::vec::Vec<u8> =
+                (0..len).map(|i| alphabet[((x >> (i % 16 * 4)) as usize + i) % alphabet.len()]).collect();
+            let bytes = if x & (1 << 63) != 0 {
+                bytes.into_iter().filter(|&b| b != b':' && !b.is_ascii_uppercase()).collect()
+            } else {
+                bytes
+            };
+            assert_eq!(has_colon_or_upper(&bytes), reference(&bytes), "{bytes:?}");
+        }
+        assert!(!has_colon_or_upper(b"www.example.com"));
+        assert!(has_colon_or_upper(b"www.example.com:443"));
+        assert!(has_colon_or_upper(b"www.example.coM"));
+        assert!(has_colon_or_upper(b"Www.example.com"));
     }
 
     #[test]
