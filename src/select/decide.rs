@@ -150,9 +150,12 @@ impl<'t> Effective<'t> {
     }
 }
 
-/// The request's region: as given by the host.
+/// The request's region: as the host gave it, else the region of the
+/// request's country from the bundled table (the United States and Canada,
+/// split between two regions, count as ENAM).
+#[inline]
 pub(crate) fn request_region(request: &Request<'_>) -> Option<Region> {
-    request.region
+    request.region.or_else(|| request.country.and_then(CountryCode::region))
 }
 
 impl Topology {
