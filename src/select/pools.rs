@@ -98,8 +98,8 @@ impl<'t> PoolOrder<'t> {
                 self.lowest(|pool| health.pool_rtt_ms(pool, region?))
             }
             PoolPolicy::Proximity => {
-                let here = request.coordinates;
-                self.lowest(|pool| Some(great_circle_km(here?, table.pool(pool).coordinates?)))
+                let here = request.coordinates.map(Position::from);
+                self.lowest(|pool| Some(haversine(here?, table.pool(pool).position?)))
             }
             PoolPolicy::LeastOutstandingRequests => {
                 self.lowest(|pool| per_weight(health.pool_outstanding(pool), weights.of(pool)))
@@ -135,13 +135,14 @@ impl<'t> PoolOrder<'t> {
         None
     }
 
-    /// The remaining pool with the lowest key; pools without a key come
-    /// after every pool with one, in list order. Ties keep list order.
+    /// The remaining pool with the lowest key; pools without a key (or
+    /// with a NaN one, which a host's health view might report) come after
+    /// every pool with one, in list order. Ties keep list order.
     fn lowest(&self, key: impl Fn(PoolId) -> Option<f64>) -> Option<usize> {
         let mut best: Option<(usize, f64)> = None;
         let mut first_without = None;
         for (i, pool) in self.remaining() {
-            match key(pool) {
+            match key(pool).filter(|k| !k.is_nan()) {
                 Some(k) if best.is_none_or(|(_, b)| k < b) => best = Some((i, k)),
                 Some(_) => {}
                 None => {
@@ -185,16 +186,37 @@ where
     true
 }
 
+/// A point prepared for distance comparisons: radians, and the cosine of
+/// the latitude (computed once per pool, when compiling).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Position {
+    latitude: f64,
+    longitude: f64,
+    cos_latitude: f64,
+}
+
+impl From<Coordinates> for Position {
+    fn from(c: Coordinates) -> Self {
+        let latitude = c.latitude.to_radians();
+        Position { latitude, longitude: c.longitude.to_radians(), cos_latitude: libm::cos(latitude) }
+    }
+}
+
+/// The haversine of the central angle between two points, from 0 (the same
+/// point) to 1 (antipodes). It grows with the great-circle distance, so
+/// ordering pools by it orders them nearest first, without the arcsine.
+#[inline]
+pub(crate) fn haversine(a: Position, b: Position) -> f64 {
+    let s = libm::sin((b.latitude - a.latitude) / 2.0);
+    let t = libm::sin((b.longitude - a.longitude) / 2.0);
+    (s * s + a.cos_latitude * b.cos_latitude * t * t).clamp(0.0, 1.0)
+}
+
 /// Great-circle distance in kilometres (haversine, mean Earth radius).
+#[cfg(test)]
 pub(crate) fn great_circle_km(a: Coordinates, b: Coordinates) -> f64 {
     const EARTH_RADIUS_KM: f64 = 6_371.008_8;
-    let (lat1, lat2) = (a.latitude.to_radians(), b.latitude.to_radians());
-    let dlat = lat2 - lat1;
-    let dlon = (b.longitude - a.longitude).to_radians();
-    let s = libm::sin(dlat / 2.0);
-    let t = libm::sin(dlon / 2.0);
-    let h = s * s + libm::cos(lat1) * libm::cos(lat2) * t * t;
-    2.0 * EARTH_RADIUS_KM * libm::asin(libm::sqrt(h.clamp(0.0, 1.0)))
+    2.0 * EARTH_RADIUS_KM * libm::asin(libm::sqrt(haversine(a.into(), b.into())))
 }
 
 #[cfg(test)]
@@ -210,6 +232,23 @@ mod tests {
         assert_eq!(great_circle_km(sfo, sfo), 0.0);
         let antipode = great_circle_km(Coordinates::new(0.0, 0.0).unwrap(), Coordinates::new(0.0, 180.0).unwrap());
         assert!((antipode - 20_015.0).abs() < 5.0, "{antipode}");
+    }
+
+    #[test]
+    fn ordering_by_haversine_is_ordering_by_distance() {
+        let mut rng = crate::select::FastRng::new(5);
+        let mut point = || {
+            let mut unit = || (crate::select::RandomSource::next_u64(&mut rng) >> 11) as f64 / (1u64 << 53) as f64;
+            Coordinates::new(unit() * 180.0 - 90.0, unit() * 360.0 - 180.0).unwrap()
+        };
+        for _ in 0..10_000 {
+            let (here, a, b) = (point(), point(), point());
+            let by_distance = great_circle_km(here, a).partial_cmp(&great_circle_km(here, b));
+            let by_haversine = haversine(here.into(), a.into()).partial_cmp(&haversine(here.into(), b.into()));
+            if by_distance != Some(core::cmp::Ordering::Equal) {
+                assert_eq!(by_distance, by_haversine, "{here:?} {a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

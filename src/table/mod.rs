@@ -19,6 +19,7 @@ use crate::compile::Diagnostic;
 use crate::compile::condition::CompiledCondition;
 use crate::config::Monitor;
 use crate::geo::{Coordinates, CountryCode, PopCode, Region};
+use crate::select::{HashRanking, Position};
 
 pub(crate) use hosts::{HostIndex, HostKey, Route};
 pub use hosts::{HostMatch, MAX_HOSTNAME_LEN};
@@ -175,7 +176,15 @@ pub struct PoolEntry {
     pub(crate) origin_policy: OriginPolicy,
     pub(crate) shedding: Shedding,
     pub(crate) coordinates: Option<Coordinates>,
+    /// `coordinates`, prepared for proximity steering.
+    pub(crate) position: Option<Position>,
     pub(crate) check_regions: Box<[Region]>,
+    /// `hash` steering over a large pool: each client-IP bucket's
+    /// best-ranked selectable origins (see `select::origins`).
+    pub(crate) hash_ranking: Option<HashRanking>,
+    /// Weighted random over a large pool: running sums of the selectable
+    /// origins' weights.
+    pub(crate) cumulative_weights: Option<Box<[u32]>>,
 }
 
 impl PoolEntry {
@@ -219,6 +228,14 @@ impl PoolEntry {
     /// The regions the pool's monitor probes from; empty means all.
     pub fn check_regions(&self) -> &[Region] {
         &self.check_regions
+    }
+    /// Heap bytes of what the compiler precomputed for origin steering: the
+    /// `hash` ranking of a pool of more than 8 selectable origins (128 KiB:
+    /// 16,384 client-IP buckets × 4 origins × 2 bytes), and the cumulative
+    /// weights of a pool of more than 8 origins (4 bytes per origin).
+    pub fn precomputed_bytes(&self) -> usize {
+        self.hash_ranking.as_ref().map_or(0, |r| core::mem::size_of_val(&**r))
+            + self.cumulative_weights.as_ref().map_or(0, |c| core::mem::size_of_val(&**c))
     }
 }
 
@@ -591,7 +608,11 @@ impl Table {
     pub fn heap_bytes(&self) -> usize {
         use core::mem::size_of;
         let strings = |s: &str| s.len();
-        let pools: usize = self.pools.iter().map(|p| size_of::<PoolEntry>() + strings(&p.id) + strings(&p.name)).sum();
+        let pools: usize = self
+            .pools
+            .iter()
+            .map(|p| size_of::<PoolEntry>() + strings(&p.id) + strings(&p.name) + p.precomputed_bytes())
+            .sum();
         let origins: usize = self
             .origins
             .iter()
