@@ -230,7 +230,7 @@ impl PoolEntry {
         &self.check_regions
     }
     /// Heap bytes of what the compiler precomputed for origin steering: the
-    /// `hash` ranking of a pool of more than 8 selectable origins (128 KiB:
+    /// `hash` ranking of a pool of more than 16 selectable origins (128 KiB:
     /// 16,384 client-IP buckets × 4 origins × 2 bytes), and the cumulative
     /// weights of a pool of more than 8 origins (4 bytes per origin).
     pub fn precomputed_bytes(&self) -> usize {
