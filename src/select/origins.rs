@@ -380,6 +380,29 @@ mod tests {
     }
 
     #[test]
+    fn buckets_are_shared_by_weight() {
+        // Over all 16,384 buckets, an origin wins `weight / Σ weights` of
+        // them, within 5σ of the bucket spread; on both paths.
+        let small = pool(4, |i| [2_000, 3_000, 5_000, 0][i]);
+        let large = pool(40, |i| [2_000, 3_000, 5_000, 10_000][i % 4]);
+        let ranking = build_hash_ranking(&large).unwrap();
+        let mut wins = [vec![0u32; 4], vec![0u32; 40]];
+        for bucket in 0..HASH_BUCKETS {
+            wins[0][rendezvous(&small, bucket, |i| small[i].selectable()).unwrap()] += 1;
+            wins[1][hashed(&large, Some(&ranking), bucket, |_| true).unwrap()] += 1;
+        }
+        for (origins, wins) in [(&small, &wins[0]), (&large, &wins[1])] {
+            let total: f64 = origins.iter().map(|o| f64::from(o.weight)).sum();
+            for (origin, &won) in origins.iter().zip(wins) {
+                let p = f64::from(origin.weight) / total;
+                let observed = f64::from(won) / HASH_BUCKETS as f64;
+                let sigma = (p * (1.0 - p) / HASH_BUCKETS as f64).sqrt();
+                assert!((observed - p).abs() <= 5.0 * sigma, "{}: {observed} against {p}", origin.name);
+            }
+        }
+    }
+
+    #[test]
     fn small_pools_rank_on_the_fly() {
         assert!(build_hash_ranking(&pool(RANKING_MIN_ORIGINS, |_| 10_000)).is_none());
         let mut with_disabled = pool(RANKING_MIN_ORIGINS + 3, |_| 10_000);
