@@ -156,6 +156,30 @@ mod tests {
     }
 
     #[test]
+    fn shedding_never_allocates() {
+        let p = pool(Shedding {
+            default_threshold: Shedding::threshold(40.0),
+            default_by_hash: true,
+            session_threshold: Shedding::threshold(40.0),
+            salt: 1,
+        });
+        let mut rng = FastRng::new(4);
+        let (with_ip, without) = (Request::new("x").client_ip(ip(9)), Request::new("x"));
+        let allocations = allocation_counter::measure(|| {
+            for key in 0..64 {
+                for request in [&with_ip, &without] {
+                    for traffic in [Traffic::New, Traffic::Session { key }] {
+                        core::hint::black_box(sheds(&p, request, traffic, &mut rng));
+                    }
+                }
+            }
+        });
+        assert_eq!(allocations.count_total, 0);
+        let counted = allocation_counter::measure(|| drop(core::hint::black_box(alloc::vec![1u8; 8])));
+        assert_eq!(counted.count_total, 1, "the counter sees allocations in this binary");
+    }
+
+    #[test]
     fn sessions_without_a_client_ip_hash_their_key() {
         let mut rng = FastRng::new(3);
         let p = pool(Shedding { session_threshold: Shedding::threshold(50.0), salt: 11, ..Shedding::default() });
