@@ -9,10 +9,21 @@
 //! | policy | order |
 //! |---|---|
 //! | `off`, `geo` | list order |
-//! | `random` | weighted draw among the remaining usable pools; weight-0 pools only when nothing else remains, in list order |
-//! | `dynamic_latency` | pools with an RTT for the request's region, lowest first; then the rest in list order |
-//! | `proximity` | pools with coordinates, nearest first (great-circle); then the rest in list order |
-//! | `least_outstanding_requests`, `least_connections` | lowest `(count + 1) / weight` first; weight-0 pools last; ties in list order |
+//! | `random` | weighted draw among the remaining usable pools (`random_steering` or pool-set weights); weight-0 pools only when nothing else remains, in list order |
+//! | `dynamic_latency` | pools with an RTT for the request's region (read through the [`HealthView`]), lowest first; then the rest in list order |
+//! | `proximity` | pools with coordinates, nearest first (great-circle from the request's coordinates); then the rest in list order |
+//! | `least_outstanding_requests`, `least_connections` | lowest `(count + 1) / weight` first (pool counts from the [`HealthView`]); weight-0 pools last; ties in list order |
+//!
+//! The request's region is the one the host set, else its country's region
+//! from the bundled table ([`CountryCode::region`](crate::geo::CountryCode::region));
+//! with neither, `dynamic_latency` has no data and keeps list order. A
+//! request without coordinates leaves every pool unlocated: list order. An
+//! RTT a host's view reports as NaN counts as no data.
+//!
+//! Proximity compares haversines (the sine-squared of half the central
+//! angle), which order exactly as great-circle distances do; pool positions
+//! are converted to radians, with the cosine of their latitude, when the
+//! table is compiled.
 
 use super::decide::request_region;
 use super::{RandomSource, rng::below};
