@@ -67,6 +67,16 @@ impl<'t> PoolOrder<'t> {
         PoolOrder { pools, policy, done: Positions::default(), screened: false }
     }
 
+    /// Leaves `pool` out of the order, as if it had been returned already:
+    /// for a session whose pinned pool shed it (`session_percent`), which
+    /// is then steered as new traffic everywhere but there.
+    #[allow(dead_code, reason = "the hook session affinity uses with session shedding")]
+    pub(crate) fn pass_over(&mut self, pool: PoolId) {
+        for (i, _) in self.pools.iter().enumerate().filter(|&(_, &p)| p == pool) {
+            self.done.insert(i);
+        }
+    }
+
     /// The next usable pool in steering order.
     pub(crate) fn next<H, R, T>(
         &mut self,
@@ -233,6 +243,7 @@ pub(crate) fn great_circle_km(a: Coordinates, b: Coordinates) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::explain::NoTrace;
 
     #[test]
     fn distances() {
@@ -258,6 +269,35 @@ mod tests {
             let by_haversine = haversine(here.into(), a.into()).partial_cmp(&haversine(here.into(), b.into()));
             if by_distance != Some(core::cmp::Ordering::Equal) {
                 assert_eq!(by_distance, by_haversine, "{here:?} {a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_pool_passed_over_is_never_returned() {
+        let account = crate::Account::from_json(
+            r#"{"pools": [{"id": "a", "name": "a", "origins": [{"name": "a1", "address": "192.0.2.1"}]},
+                          {"id": "b", "name": "b", "origins": [{"name": "b1", "address": "192.0.2.2"}]},
+                          {"id": "c", "name": "c", "origins": [{"name": "c1", "address": "192.0.2.3"}]}]}"#,
+        )
+        .unwrap();
+        let table = Table::compile(&account).unwrap();
+        let ids: std::vec::Vec<PoolId> = ["a", "b", "c"].iter().map(|id| table.pool_id(id).unwrap()).collect();
+        let weights = PoolWeights::uniform();
+        let request = Request::new("x");
+        let mut rng = crate::select::FastRng::new(1);
+        for policy in [PoolPolicy::Off, PoolPolicy::Random, PoolPolicy::LeastOutstandingRequests] {
+            for _ in 0..50 {
+                let mut order = PoolOrder::new(&ids, policy);
+                order.pass_over(ids[1]);
+                let mut seen = std::vec::Vec::new();
+                while let Some(pool) =
+                    order.next(&table, &weights, &request, &crate::health::AllHealthy, &mut rng, &mut NoTrace)
+                {
+                    seen.push(pool);
+                }
+                seen.sort();
+                assert_eq!(seen, [ids[0], ids[2]], "{policy}");
             }
         }
     }

@@ -27,9 +27,10 @@ use crate::table::PoolEntry;
 /// Which shedding setting applies to a request.
 ///
 /// The decision passes [`Traffic::New`] for every request it steers.
-/// Session affinity, when it honours a session pinned to a pool, asks with
-/// [`Traffic::Session`] first: a shed session is steered as new traffic,
-/// with the pinned pool passed over.
+/// Session affinity, when it is about to honour a session pinned to a
+/// pool, asks with [`Traffic::Session`] first: a shed session is steered as
+/// new traffic, with the pinned pool left out of the order
+/// ([`PoolOrder::pass_over`](super::pools::PoolOrder::pass_over)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[allow(dead_code, reason = "Session is for session affinity, which builds on this")]
 pub(crate) enum Traffic {
