@@ -436,11 +436,19 @@ pub(super) fn compile_pools<'a>(pools: &'a [Pool], monitors: &Monitors<'_>, diag
             coordinates,
             position: coordinates.map(Into::into),
             check_regions: check_regions.into(),
+            // Precomputed for origin steering (`select::origins`): `hash`
+            // ranks large pools ahead of time; weighted random (also `hash`
+            // without a client IP) draws from running sums.
             hash_ranking: match origin_policy {
                 OriginPolicy::Hash => build_hash_ranking(&out.origins[first_origin as usize..]),
                 _ => None,
             },
-            cumulative_weights: build_cumulative_weights(&out.origins[first_origin as usize..]),
+            cumulative_weights: match origin_policy {
+                OriginPolicy::Random | OriginPolicy::Hash => {
+                    build_cumulative_weights(&out.origins[first_origin as usize..])
+                }
+                _ => None,
+            },
         });
     }
     out

@@ -230,9 +230,10 @@ impl PoolEntry {
         &self.check_regions
     }
     /// Heap bytes of what the compiler precomputed for origin steering: the
-    /// `hash` ranking of a pool of more than 16 selectable origins (128 KiB:
+    /// ranking of a `hash` pool of more than 16 selectable origins (128 KiB:
     /// 16,384 client-IP buckets × 4 origins × 2 bytes), and the cumulative
-    /// weights of a pool of more than 8 origins (4 bytes per origin).
+    /// weights of a `random` or `hash` pool of more than 8 origins (4 bytes
+    /// per origin).
     pub fn precomputed_bytes(&self) -> usize {
         self.hash_ranking.as_ref().map_or(0, |r| core::mem::size_of_val(&**r))
             + self.cumulative_weights.as_ref().map_or(0, |c| core::mem::size_of_val(&**c))
