@@ -63,9 +63,14 @@ dense_id! {
 pub(crate) const WEIGHT_SCALE: f64 = 10_000.0;
 
 /// A weight in 0..=1 as an integer in `0..=WEIGHT_SCALE`; out-of-range and
-/// non-finite values (rejected by the compiler) clamp.
+/// non-finite values (rejected by the compiler) clamp. A positive weight
+/// never becomes 0 (which would mean "no traffic"): below one unit it
+/// rounds up to 1.
 pub(crate) fn scale_weight(weight: f64) -> u32 {
-    if weight.is_finite() { libm::round(weight.clamp(0.0, 1.0) * WEIGHT_SCALE) as u32 } else { 0 }
+    if !weight.is_finite() || weight <= 0.0 {
+        return 0;
+    }
+    (libm::round(weight.min(1.0) * WEIGHT_SCALE) as u32).max(1)
 }
 
 /// How a pool is chosen.
@@ -669,3 +674,20 @@ const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<Table>();
 };
+
+#[cfg(test)]
+mod tests {
+    use super::scale_weight;
+
+    #[test]
+    fn weights_scale_and_positive_ones_stay_positive() {
+        assert_eq!(scale_weight(1.0), 10_000);
+        assert_eq!(scale_weight(0.25), 2_500);
+        assert_eq!(scale_weight(0.01), 100);
+        assert_eq!(scale_weight(0.0), 0);
+        assert_eq!(scale_weight(0.000_01), 1, "tiny, but not 0: it still gets traffic");
+        assert_eq!(scale_weight(-1.0), 0);
+        assert_eq!(scale_weight(2.0), 10_000);
+        assert_eq!(scale_weight(f64::NAN), 0);
+    }
+}
