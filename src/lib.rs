@@ -125,6 +125,7 @@ pub mod router;
 #[cfg(feature = "std")]
 pub mod scenario;
 pub mod select;
+mod sync;
 pub mod table;
 
 pub use compile::{BuildError, ConfigPath, Diagnostic, ErrorKind};
