@@ -1,10 +1,13 @@
-//! `lbctl`: check, explain and test an account configuration.
+//! `lbctl`: check, explain, test, draw and assemble account configurations.
 //!
 //! ```text
 //! lbctl validate FILE                       every error with its path; exit 1 if any
-//! lbctl explain FILE --request JSON [--health JSON]
+//! lbctl explain FILE --request JSON [--health JSON] [--json]
 //!                                           the decision for one request, step by step
 //! lbctl check SCENARIO...                   run scenario files; exit 0 only if every case passes
+//! lbctl graph FILE                          Graphviz DOT: hostnames -> load balancers -> pools -> origins
+//! lbctl import [--monitors F] [--pools F] [--load-balancers F] [--dns-records F] [--origin-rules F]
+//!                                           an account file from Cloudflare API responses
 //! ```
 //!
 //! `--request` takes a request as scenario files write it, such as
@@ -12,15 +15,30 @@
 //! origin is healthy for `explain` unless `--health` says otherwise
 //! (`{"origins": {"POOL/ORIGIN": false}}`).
 
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::Write;
 use std::process::ExitCode;
 
+use lbsteer::config::{GeoPools, RuleOverrides};
 use lbsteer::scenario::{HealthSpec, RequestSpec, Scenario};
 use lbsteer::{Account, Router, health::Status};
 
+/// Prints a line; exits quietly when stdout is closed (`lbctl ... | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    };
+}
+
 const USAGE: &str = "usage:
   lbctl validate FILE
-  lbctl explain FILE --request JSON [--health JSON]
-  lbctl check SCENARIO...";
+  lbctl explain FILE --request JSON [--health JSON] [--json]
+  lbctl check SCENARIO...
+  lbctl graph FILE
+  lbctl import [--monitors FILE] [--pools FILE] [--load-balancers FILE] [--dns-records FILE] [--origin-rules FILE]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,8 +46,10 @@ fn main() -> ExitCode {
         Some("validate") => validate(&args[1..]),
         Some("explain") => explain(&args[1..]),
         Some("check") => check(&args[1..]),
+        Some("graph") => graph(&args[1..]),
+        Some("import") => import(&args[1..]),
         Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
+            say!("{USAGE}");
             Ok(true)
         }
         _ => Err(USAGE.to_string()),
@@ -52,18 +72,36 @@ fn load(path: &str) -> Result<Account, String> {
     Account::from_json(&read(path)?).map_err(|err| format!("{path}: {err}"))
 }
 
+/// `--flag value` pairs, checked against the flags a command knows.
+fn flags<'a>(args: &'a [String], known: &[&str], switches: &[&str]) -> Result<Vec<(&'a str, &'a str)>, String> {
+    let mut out = Vec::new();
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        if switches.contains(&flag.as_str()) {
+            out.push((flag.as_str(), ""));
+            continue;
+        }
+        if !known.contains(&flag.as_str()) {
+            return Err(format!("unknown option {flag}\n{USAGE}"));
+        }
+        let value = rest.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        out.push((flag.as_str(), value.as_str()));
+    }
+    Ok(out)
+}
+
 fn validate(args: &[String]) -> Result<bool, String> {
     let [path] = args else { return Err(USAGE.into()) };
     let account = match load(path) {
         Ok(account) => account,
         Err(message) => {
-            println!("{message}");
+            say!("{message}");
             return Ok(false);
         }
     };
     match lbsteer::Table::compile(&account) {
         Ok(table) => {
-            println!(
+            say!(
                 "{path}: ok: {} load balancers, {} pools, {} origins, {} routed hostnames",
                 table.load_balancers().len(),
                 table.pools().len(),
@@ -71,15 +109,15 @@ fn validate(args: &[String]) -> Result<bool, String> {
                 table.hostname_count()
             );
             for warning in table.warnings() {
-                println!("warning: {warning}");
+                say!("warning: {warning}");
             }
             Ok(true)
         }
         Err(err) => {
             for diagnostic in err.diagnostics() {
-                println!("{path}: {diagnostic}");
+                say!("{path}: {diagnostic}");
             }
-            println!("{} error{}", err.diagnostics().len(), if err.diagnostics().len() == 1 { "" } else { "s" });
+            say!("{} error{}", err.diagnostics().len(), if err.diagnostics().len() == 1 { "" } else { "s" });
             Ok(false)
         }
     }
@@ -87,15 +125,12 @@ fn validate(args: &[String]) -> Result<bool, String> {
 
 fn explain(args: &[String]) -> Result<bool, String> {
     let Some((path, rest)) = args.split_first() else { return Err(USAGE.into()) };
-    let mut request = None;
-    let mut health = None;
-    let mut rest = rest.iter();
-    while let Some(flag) = rest.next() {
-        let value = rest.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
-        match flag.as_str() {
+    let (mut request, mut health, mut json) = (None, None, false);
+    for (flag, value) in flags(rest, &["--request", "--health"], &["--json"])? {
+        match flag {
             "--request" => request = Some(RequestSpec::from_json(value).map_err(|e| format!("--request: {e}"))?),
             "--health" => health = Some(HealthSpec::from_json(value).map_err(|e| format!("--health: {e}"))?),
-            _ => return Err(format!("unknown option {flag}\n{USAGE}")),
+            _ => json = true,
         }
     }
     let request = request.ok_or_else(|| format!("--request is required\n{USAGE}"))?;
@@ -109,7 +144,12 @@ fn explain(args: &[String]) -> Result<bool, String> {
     }
     let owned = request.to_owned_request();
     let explanation = router.explain(&owned.request(None));
-    println!("{}", explanation.display(&router.snapshot()));
+    if json {
+        let text = serde_json::to_string_pretty(&explanation.report()).map_err(|e| e.to_string())?;
+        say!("{text}");
+    } else {
+        say!("{explanation}");
+    }
     Ok(explanation.decision().is_ok())
 }
 
@@ -122,18 +162,161 @@ fn check(args: &[String]) -> Result<bool, String> {
         let report = match Scenario::from_json(&read(path)?) {
             Ok(scenario) => scenario.run(),
             Err(err) => {
-                println!("{path}: does not parse: {err}");
+                say!("{path}: does not parse: {err}");
                 failed += 1;
                 continue;
             }
         };
-        println!("{path}");
+        say!("{path}");
         for line in report.to_string().lines().filter(|l| !l.ends_with(" failed")) {
-            println!("  {line}");
+            say!("  {line}");
         }
         passed += report.passed();
         failed += report.failed();
     }
-    println!("{passed} passed, {failed} failed");
+    say!("{passed} passed, {failed} failed");
     Ok(failed == 0)
+}
+
+/// Graphviz DOT of the account: hostnames (boxes) route to load balancers
+/// (double octagons) by CNAME records and Origin Rules; load balancers use
+/// pools (default pools numbered in failover order, geo maps labelled, the
+/// fallback pool dashed, custom rules dotted); pools contain origins.
+fn graph(args: &[String]) -> Result<bool, String> {
+    let [path] = args else { return Err(USAGE.into()) };
+    let account = load(path)?;
+    if let Err(err) = lbsteer::Table::compile(&account) {
+        return Err(format!("{path}: {err}"));
+    }
+    say!("{}", dot(&account));
+    Ok(true)
+}
+
+fn dot(account: &Account) -> String {
+    let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let mut out = String::from("digraph account {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
+    let mut hosts = BTreeSet::new();
+    for lb in &account.load_balancers {
+        let id = q(&format!("lb:{}", lb.name));
+        let style = if lb.enabled { "" } else { ", style=dashed" };
+        let _ = writeln!(out, "  {id} [label={}, shape=doubleoctagon{style}];", q(&lb.name));
+        for (i, pool) in lb.default_pools.iter().enumerate() {
+            let _ = writeln!(out, "  {id} -> {} [label=\"{}\"];", q(&format!("pool:{pool}")), i + 1);
+        }
+        if let Some(fallback) = &lb.fallback_pool {
+            let _ = writeln!(out, "  {id} -> {} [label=\"fallback\", style=dashed];", q(&format!("pool:{fallback}")));
+        }
+        let mut geo = |kind: &str, map: &GeoPools| {
+            for (key, pools) in map {
+                for pool in pools {
+                    let _ = writeln!(
+                        out,
+                        "  {id} -> {} [label={}, color=gray40];",
+                        q(&format!("pool:{pool}")),
+                        q(&format!("{kind} {key}"))
+                    );
+                }
+            }
+        };
+        geo("region", &lb.region_pools);
+        geo("country", &lb.country_pools);
+        geo("pop", &lb.pop_pools);
+        for rule in &lb.rules {
+            let RuleOverrides { default_pools, fallback_pool, .. } = &rule.overrides;
+            let label = q(&format!("rule: {}", if rule.name.is_empty() { &rule.condition } else { &rule.name }));
+            for pool in default_pools.iter().flatten().chain(fallback_pool) {
+                let _ = writeln!(out, "  {id} -> {} [label={label}, style=dotted];", q(&format!("pool:{pool}")));
+            }
+            if let Some(fixed) = &rule.fixed_response {
+                let node = q(&format!("fixed:{}:{}", lb.name, rule.name));
+                let _ = writeln!(
+                    out,
+                    "  {node} [label={}, shape=note];",
+                    q(&format!("{}", fixed.status_code.unwrap_or(200)))
+                );
+                let _ = writeln!(out, "  {id} -> {node} [label={label}, style=dotted];");
+            }
+        }
+    }
+    for record in account.dns_records.iter().filter(|r| r.is_cname()) {
+        hosts.insert(record.name.clone());
+        let target = if account.load_balancers.iter().any(|lb| lb.name.eq_ignore_ascii_case(&record.content)) {
+            format!("lb:{}", record.content)
+        } else {
+            hosts.insert(record.content.clone());
+            format!("host:{}", record.content)
+        };
+        let _ = writeln!(out, "  {} -> {} [label=\"CNAME\"];", q(&format!("host:{}", record.name)), q(&target));
+    }
+    for (i, rule) in account.origin_rules.iter().enumerate() {
+        let Some(host) = rule.action_parameters.origin.as_ref().and_then(|o| o.host.as_ref()) else { continue };
+        let node = q(&format!("origin_rule:{i}"));
+        let _ = writeln!(out, "  {node} [label={}, shape=cds];", q(&format!("origin rule #{i}\n{}", rule.expression)));
+        let target = if account.load_balancers.iter().any(|lb| lb.name.eq_ignore_ascii_case(host)) {
+            format!("lb:{host}")
+        } else {
+            hosts.insert(host.clone());
+            format!("host:{host}")
+        };
+        let _ = writeln!(out, "  {node} -> {} [label=\"resolve override\"];", q(&target));
+    }
+    for host in &hosts {
+        let _ = writeln!(out, "  {} [label={}, shape=box];", q(&format!("host:{host}")), q(host));
+    }
+    for pool in &account.pools {
+        let id = q(&format!("pool:{}", pool.id));
+        let label = if pool.name.is_empty() || pool.name == pool.id {
+            pool.id.clone()
+        } else {
+            format!("{}\n({})", pool.name, pool.id)
+        };
+        let style = if pool.enabled { "" } else { ", style=dashed" };
+        let _ = writeln!(out, "  {id} [label={}, shape=folder{style}];", q(&label));
+        for origin in &pool.origins {
+            let node = q(&format!("origin:{}/{}", pool.id, origin.name));
+            let port = if origin.port == 0 { String::new() } else { format!(":{}", origin.port) };
+            let _ = writeln!(
+                out,
+                "  {node} [label={}, shape=ellipse{}];",
+                q(&format!("{}\n{}{port}\nweight {}", origin.name, origin.address, origin.weight)),
+                if origin.enabled { "" } else { ", style=dashed" }
+            );
+            let _ = writeln!(out, "  {id} -> {node};");
+        }
+    }
+    out.push('}');
+    out
+}
+
+/// Builds an account from API responses (list responses, or plain lists),
+/// checks that it compiles, and prints it as JSON.
+fn import(args: &[String]) -> Result<bool, String> {
+    let known = ["--monitors", "--pools", "--load-balancers", "--dns-records", "--origin-rules"];
+    let given = flags(args, &known, &[])?;
+    if given.is_empty() {
+        return Err(USAGE.into());
+    }
+    let mut document = serde_json::Map::new();
+    for (flag, path) in given {
+        let text = read(path)?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+        document.insert(flag.trim_start_matches("--").replace('-', "_"), value);
+    }
+    let account: Account =
+        Account::from_json(&serde_json::Value::Object(document).to_string()).map_err(|e| e.to_string())?;
+    let ok = match lbsteer::Table::compile(&account) {
+        Ok(table) => {
+            for warning in table.warnings() {
+                eprintln!("warning: {warning}");
+            }
+            true
+        }
+        Err(err) => {
+            eprintln!("the imported account does not compile yet:\n{err}");
+            false
+        }
+    };
+    let text = serde_json::to_string_pretty(&account).map_err(|e| e.to_string())?;
+    say!("{text}");
+    Ok(ok)
 }

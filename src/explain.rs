@@ -165,12 +165,14 @@ impl Tracer for Vec<Step> {
 /// A decision with the steps that led to it.
 ///
 /// `T` is how the table is held: a `&Table`, or a router's
-/// [`Snapshot`](crate::router::Snapshot). Displays as a numbered,
-/// human-readable trace.
+/// [`Snapshot`](crate::router::Snapshot); the explanation keeps it even when
+/// the decision fails, so that every step can be named. Displays as a
+/// numbered, human-readable trace; [`report`](Self::report) gives the same
+/// content as data (serializable, e.g. to JSON).
 pub struct Explanation<'r, T: Deref<Target = Table>> {
-    pub(crate) host: String,
-    pub(crate) steps: Vec<Step>,
-    pub(crate) decision: Result<Decision<'r, T>, SelectError>,
+    host: String,
+    steps: Vec<Step>,
+    outcome: Result<Decision<'r, T>, (T, SelectError)>,
 }
 
 impl<'r, T: Deref<Target = Table>> Explanation<'r, T> {
@@ -183,7 +185,10 @@ impl<'r, T: Deref<Target = Table>> Explanation<'r, T> {
         Explanation {
             host: String::from(request.host),
             steps,
-            decision: outcome.map(|outcome| Decision::new(table, outcome, request)),
+            outcome: match outcome {
+                Ok(outcome) => Ok(Decision::new(table, outcome, request)),
+                Err(err) => Err((table, err)),
+            },
         }
     }
 
@@ -194,55 +199,123 @@ impl<'r, T: Deref<Target = Table>> Explanation<'r, T> {
 
     /// The decision, as `select` would have made it with the same random
     /// draws.
-    pub fn decision(&self) -> &Result<Decision<'r, T>, SelectError> {
-        &self.decision
+    pub fn decision(&self) -> Result<&Decision<'r, T>, SelectError> {
+        self.outcome.as_ref().map_err(|(_, err)| *err)
     }
 
     /// Takes the decision out.
     pub fn into_decision(self) -> Result<Decision<'r, T>, SelectError> {
-        self.decision
+        self.outcome.map_err(|(_, err)| err)
     }
 
-    fn table(&self) -> Option<&Table> {
-        match &self.decision {
-            Ok(Decision::Origin(selection)) => Some(selection.table()),
-            Ok(Decision::Respond(response)) => Some(response.table()),
-            Err(_) => None,
+    /// The table the decision was made with.
+    pub fn table(&self) -> &Table {
+        match &self.outcome {
+            Ok(Decision::Origin(selection)) => selection.table(),
+            Ok(Decision::Respond(response)) => response.table(),
+            Err((table, _)) => table,
         }
     }
 
-    /// Renders the trace against `table` (needed when the decision is an
-    /// error and holds no table).
-    pub fn display<'a>(&'a self, table: &'a Table) -> impl fmt::Display + 'a {
-        Rendered { explanation: self, table }
-    }
-}
-
-struct Rendered<'a, 'r, T: Deref<Target = Table>> {
-    explanation: &'a Explanation<'r, T>,
-    table: &'a Table,
-}
-
-impl<T: Deref<Target = Table>> fmt::Display for Rendered<'_, '_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        render(self.explanation, self.table, f)
+    /// The explanation as data, every id resolved to its name.
+    pub fn report(&self) -> Report {
+        let table = self.table();
+        let pool = |id: PoolId| String::from(table.pools().get(id.index()).map_or("?", |p| p.id()));
+        let lb = |id: LoadBalancerId| String::from(table.load_balancers().get(id.index()).map_or("?", |l| l.name()));
+        let mut current_lb = None;
+        let steps = self
+            .steps
+            .iter()
+            .map(|step| match *step {
+                Step::OriginRule { rule, matched } => ReportStep::OriginRule { rule, matched },
+                Step::Route { matched, load_balancer, via_cname, origin_rule } => {
+                    current_lb = Some(load_balancer);
+                    ReportStep::Route {
+                        load_balancer: lb(load_balancer),
+                        matched: match (matched, origin_rule) {
+                            (_, Some(_)) => "origin_rule",
+                            (Some(HostMatch::Exact), None) => "exact",
+                            (Some(HostMatch::Wildcard { .. }), None) => "wildcard",
+                            (None, None) => "",
+                        },
+                        cname_chain: if via_cname { cname_chain(table, &self.host) } else { Vec::new() },
+                        origin_rule,
+                    }
+                }
+                Step::NoRoute => ReportStep::NoRoute,
+                Step::Disabled(id) => ReportStep::Disabled { load_balancer: lb(id) },
+                Step::PoolSet { set, matched } => ReportStep::PoolSet { set, matched },
+                Step::Rule { rule, matched, terminated } => ReportStep::Rule {
+                    rule,
+                    name: current_lb
+                        .and_then(|id| table.load_balancers().get(id.index()))
+                        .and_then(|l| l.rules.iter().find(|r| r.index as usize == rule))
+                        .map_or_else(String::new, |r| String::from(&*r.name)),
+                    matched,
+                    terminated,
+                },
+                Step::Policy { policy, configured } => ReportStep::Policy { policy: policy.as_str(), configured },
+                Step::Candidates { from, count } => ReportStep::Candidates {
+                    from: match from {
+                        Candidates::DefaultPools => String::from("default_pools"),
+                        Candidates::Pop(pop) => alloc::format!("pop_pools.{pop}"),
+                        Candidates::Country(country) => alloc::format!("country_pools.{country}"),
+                        Candidates::Region(region) => alloc::format!("region_pools.{region}"),
+                        Candidates::PoolSet(set) => alloc::format!("pool_sets[{set}]"),
+                    },
+                    count,
+                },
+                Step::PoolSkipped { pool: p, reason } => {
+                    let (reason, healthy, minimum) = match reason {
+                        Skip::Disabled => ("disabled", None, None),
+                        Skip::Unhealthy { healthy, minimum } => ("unhealthy", Some(healthy), Some(minimum)),
+                        Skip::Shed => ("shed", None, None),
+                        Skip::NoSelectableOrigin => ("no_selectable_origin", None, None),
+                    };
+                    ReportStep::PoolSkipped { pool: pool(p), reason, healthy, minimum }
+                }
+                Step::PoolChosen { pool: p } => ReportStep::PoolChosen { pool: pool(p) },
+                Step::OriginChosen { origin, policy } => {
+                    let o = table.origins().get(origin.index());
+                    ReportStep::OriginChosen {
+                        origin: String::from(o.map_or("?", |o| o.name())),
+                        address: String::from(o.map_or("?", |o| o.address())),
+                        policy: policy.as_str(),
+                    }
+                }
+                Step::Fallback { pool: p, fail_open } => ReportStep::Fallback { pool: pool(p), fail_open },
+                Step::FallbackUnavailable { pool: p } => ReportStep::FallbackUnavailable { pool: pool(p) },
+            })
+            .collect();
+        let result = match &self.outcome {
+            Ok(Decision::Origin(s)) => ReportResult::Origin {
+                load_balancer: String::from(s.load_balancer().name()),
+                pool: String::from(s.pool().id()),
+                origin: String::from(s.origin().name()),
+                address: String::from(s.address()),
+                port: s.port(),
+                host_header: String::from(s.host_header()),
+                sni: String::from(s.sni()),
+                ttl: s.ttl(),
+                fallback: s.is_fallback(),
+                fail_open: s.is_fail_open(),
+            },
+            Ok(Decision::Respond(r)) => ReportResult::FixedResponse {
+                load_balancer: String::from(r.load_balancer().name()),
+                status_code: r.status_code(),
+                message_body: r.body().map(String::from),
+                content_type: r.content_type().map(String::from),
+                location: r.location().map(String::from),
+            },
+            Err((_, err)) => ReportResult::Error { error: err.code(), message: alloc::format!("{err}") },
+        };
+        Report { host: self.host.clone(), steps, result }
     }
 }
 
 impl<T: Deref<Target = Table>> fmt::Display for Explanation<'_, T> {
-    /// Renders with the decision's own table; a failed decision renders its
-    /// steps by id only.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.table() {
-            Some(table) => render(self, table, f),
-            None => {
-                writeln!(f, "request for {:?}", self.host)?;
-                for (i, step) in self.steps.iter().enumerate() {
-                    writeln!(f, "{:>3}. {step:?}", i + 1)?;
-                }
-                write!(f, "result: {}", self.decision.as_ref().err().map(|e| e.code()).unwrap_or(""))
-            }
-        }
+        fmt::Display::fmt(&self.report(), f)
     }
 }
 
@@ -252,128 +325,205 @@ impl<T: Deref<Target = Table>> fmt::Debug for Explanation<'_, T> {
     }
 }
 
-/// Writes the CNAME chain from `host` as far as exact records go.
-fn write_cname_chain(f: &mut fmt::Formatter<'_>, table: &Table, host: &str) -> fmt::Result {
-    let Some(key) = crate::table::HostKey::new(host) else { return Ok(()) };
-    let mut name: &str = key.as_str();
-    f.write_str(name)?;
+/// The CNAME chain from `host`, as far as exact records go.
+fn cname_chain(table: &Table, host: &str) -> Vec<String> {
+    let Some(key) = crate::table::HostKey::new(host) else { return Vec::new() };
+    let mut chain = alloc::vec![String::from(key.as_str())];
     for _ in 0..crate::limits::CNAME_DEPTH {
-        match table.cnames.get(name) {
-            Some(target) => {
-                write!(f, " -> {target}")?;
-                name = target;
-            }
+        match table.cnames.get(chain[chain.len() - 1].as_str()) {
+            Some(target) => chain.push(String::from(&**target)),
             None => break,
         }
     }
-    Ok(())
+    chain
 }
 
-fn render<T: Deref<Target = Table>>(e: &Explanation<'_, T>, table: &Table, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    let pool = |id: PoolId| table.pools().get(id.index()).map_or("?", |p| p.id());
-    let lb = |id: LoadBalancerId| table.load_balancers().get(id.index()).map_or("?", |l| l.name());
-    writeln!(f, "request for {:?}", e.host)?;
-    let mut current_lb = None;
-    for (i, step) in e.steps.iter().enumerate() {
-        write!(f, "{:>3}. ", i + 1)?;
-        match *step {
-            Step::OriginRule { rule, matched } => {
-                write!(f, "origin rule #{rule} {}", if matched { "matched" } else { "did not match" })?
-            }
-            Step::Route { matched, load_balancer, via_cname, origin_rule } => {
-                current_lb = Some(load_balancer);
-                write!(f, "load balancer {:?}", lb(load_balancer))?;
-                match (matched, origin_rule) {
-                    (_, Some(rule)) => write!(f, ", by origin rule #{rule}'s resolve override")?,
-                    (Some(HostMatch::Exact), _) => f.write_str(", exact name")?,
-                    (Some(HostMatch::Wildcard { .. }), _) => f.write_str(", wildcard")?,
-                    (None, None) => {}
+/// An [`Explanation`] as data: every step with names, and the result.
+/// Serializes to JSON as `{"host", "steps": [{"step": "route", ...}],
+/// "result": {"origin": {...}}}`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Report {
+    /// The request's host, as given.
+    pub host: String,
+    /// The steps, in order.
+    pub steps: Vec<ReportStep>,
+    /// The decision.
+    pub result: ReportResult,
+}
+
+/// One step of a [`Report`]; see [`Step`] for the meaning of each.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub enum ReportStep {
+    OriginRule {
+        rule: usize,
+        matched: bool,
+    },
+    /// `matched` is `exact`, `wildcard` or `origin_rule`.
+    Route {
+        load_balancer: String,
+        matched: &'static str,
+        cname_chain: Vec<String>,
+        origin_rule: Option<usize>,
+    },
+    NoRoute,
+    Disabled {
+        load_balancer: String,
+    },
+    PoolSet {
+        set: usize,
+        matched: bool,
+    },
+    Rule {
+        rule: usize,
+        name: String,
+        matched: bool,
+        terminated: bool,
+    },
+    Policy {
+        policy: &'static str,
+        configured: bool,
+    },
+    Candidates {
+        from: String,
+        count: usize,
+    },
+    /// `reason` is `disabled`, `unhealthy`, `shed` or `no_selectable_origin`.
+    PoolSkipped {
+        pool: String,
+        reason: &'static str,
+        healthy: Option<u32>,
+        minimum: Option<u32>,
+    },
+    PoolChosen {
+        pool: String,
+    },
+    OriginChosen {
+        origin: String,
+        address: String,
+        policy: &'static str,
+    },
+    Fallback {
+        pool: String,
+        fail_open: bool,
+    },
+    FallbackUnavailable {
+        pool: String,
+    },
+}
+
+/// The result of a [`Report`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub enum ReportResult {
+    /// Forward to an origin.
+    Origin {
+        load_balancer: String,
+        pool: String,
+        origin: String,
+        address: String,
+        port: u16,
+        host_header: String,
+        sni: String,
+        ttl: u32,
+        fallback: bool,
+        fail_open: bool,
+    },
+    /// Answer with a fixed response.
+    FixedResponse {
+        load_balancer: String,
+        status_code: u16,
+        message_body: Option<String>,
+        content_type: Option<String>,
+        location: Option<String>,
+    },
+    /// No origin: `error` is the [`SelectError::code`].
+    Error { error: &'static str, message: String },
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "request for {:?}", self.host)?;
+        for (i, step) in self.steps.iter().enumerate() {
+            write!(f, "{:>3}. ", i + 1)?;
+            match step {
+                ReportStep::OriginRule { rule, matched } => {
+                    write!(f, "origin rule #{rule} {}", if *matched { "matched" } else { "did not match" })?
                 }
-                if via_cname {
-                    f.write_str(" through CNAME ")?;
-                    write_cname_chain(f, table, &e.host)?;
-                }
-            }
-            Step::NoRoute => f.write_str("no load balancer serves this host")?,
-            Step::Disabled(id) => write!(f, "load balancer {:?} is disabled", lb(id))?,
-            Step::PoolSet { set, matched } => {
-                write!(f, "pool set #{set} {}", if matched { "matched" } else { "did not match" })?
-            }
-            Step::Rule { rule, matched, terminated } => {
-                let name = current_lb
-                    .and_then(|id| table.load_balancers().get(id.index()))
-                    .and_then(|l| l.rules.iter().find(|r| r.index as usize == rule))
-                    .map_or("", |r| &*r.name);
-                write!(f, "custom rule #{rule}")?;
-                if !name.is_empty() {
-                    write!(f, " {name:?}")?;
-                }
-                f.write_str(if matched { " matched" } else { " did not match" })?;
-                if terminated {
-                    f.write_str(", stop")?;
-                }
-            }
-            Step::Policy { policy, configured } => {
-                write!(f, "steering policy {policy}")?;
-                if !configured {
-                    f.write_str(" (steering_policy is empty)")?;
-                }
-            }
-            Step::Candidates { from, count } => {
-                write!(f, "{count} candidate pool{} from ", if count == 1 { "" } else { "s" })?;
-                match from {
-                    Candidates::DefaultPools => f.write_str("default_pools")?,
-                    Candidates::Pop(pop) => write!(f, "pop_pools.{pop}")?,
-                    Candidates::Country(country) => write!(f, "country_pools.{country}")?,
-                    Candidates::Region(region) => write!(f, "region_pools.{region}")?,
-                    Candidates::PoolSet(set) => write!(f, "pool set #{set}")?,
-                }
-            }
-            Step::PoolSkipped { pool: p, reason } => {
-                write!(f, "pool {:?} passed over: ", pool(p))?;
-                match reason {
-                    Skip::Disabled => f.write_str("disabled")?,
-                    Skip::Unhealthy { healthy, minimum } => {
-                        write!(f, "unhealthy ({healthy} healthy, minimum_origins {minimum})")?
+                ReportStep::Route { load_balancer, matched, cname_chain, origin_rule } => {
+                    write!(f, "load balancer {load_balancer:?}")?;
+                    match (*matched, origin_rule) {
+                        ("origin_rule", Some(rule)) => write!(f, ", by origin rule #{rule}'s resolve override")?,
+                        ("exact", _) => f.write_str(", exact name")?,
+                        ("wildcard", _) => f.write_str(", wildcard")?,
+                        _ => {}
                     }
-                    Skip::Shed => f.write_str("load shedding")?,
-                    Skip::NoSelectableOrigin => f.write_str("no enabled, healthy origin with weight > 0")?,
+                    if !cname_chain.is_empty() {
+                        write!(f, " through CNAME {}", cname_chain.join(" -> "))?;
+                    }
+                }
+                ReportStep::NoRoute => f.write_str("no load balancer serves this host")?,
+                ReportStep::Disabled { load_balancer } => write!(f, "load balancer {load_balancer:?} is disabled")?,
+                ReportStep::PoolSet { set, matched } => {
+                    write!(f, "pool set #{set} {}", if *matched { "matched" } else { "did not match" })?
+                }
+                ReportStep::Rule { rule, name, matched, terminated } => {
+                    write!(f, "custom rule #{rule}")?;
+                    if !name.is_empty() {
+                        write!(f, " {name:?}")?;
+                    }
+                    f.write_str(if *matched { " matched" } else { " did not match" })?;
+                    if *terminated {
+                        f.write_str(", stop")?;
+                    }
+                }
+                ReportStep::Policy { policy, configured } => {
+                    write!(f, "steering policy {policy}")?;
+                    if !configured {
+                        f.write_str(" (steering_policy is empty)")?;
+                    }
+                }
+                ReportStep::Candidates { from, count } => {
+                    write!(f, "{count} candidate pool{} from {from}", if *count == 1 { "" } else { "s" })?
+                }
+                ReportStep::PoolSkipped { pool, reason, healthy, minimum } => {
+                    write!(f, "pool {pool:?} passed over: ")?;
+                    match (*reason, healthy, minimum) {
+                        ("unhealthy", Some(healthy), Some(minimum)) => {
+                            write!(f, "unhealthy ({healthy} healthy, minimum_origins {minimum})")?
+                        }
+                        ("shed", _, _) => f.write_str("load shedding")?,
+                        ("no_selectable_origin", _, _) => f.write_str("no enabled, healthy origin with weight > 0")?,
+                        (reason, _, _) => f.write_str(reason)?,
+                    }
+                }
+                ReportStep::PoolChosen { pool } => write!(f, "pool {pool:?} chosen")?,
+                ReportStep::OriginChosen { origin, address, policy } => {
+                    write!(f, "origin {origin:?} ({address}) chosen by {policy} steering")?
+                }
+                ReportStep::Fallback { pool, fail_open } => {
+                    write!(f, "fallback pool {pool:?}")?;
+                    if *fail_open {
+                        f.write_str(": no healthy origin, failing open")?;
+                    }
+                }
+                ReportStep::FallbackUnavailable { pool } => {
+                    write!(f, "fallback pool {pool:?} is disabled or has no enabled origin")?
                 }
             }
-            Step::PoolChosen { pool: p } => write!(f, "pool {:?} chosen", pool(p))?,
-            Step::OriginChosen { origin, policy } => {
-                let o = table.origins().get(origin.index());
-                write!(
-                    f,
-                    "origin {:?} ({}) chosen by {policy} steering",
-                    o.map_or("?", |o| o.name()),
-                    o.map_or("?", |o| o.address())
-                )?
-            }
-            Step::Fallback { pool: p, fail_open } => {
-                write!(f, "fallback pool {:?}", pool(p))?;
-                if fail_open {
-                    f.write_str(": no healthy origin, failing open")?;
-                }
-            }
-            Step::FallbackUnavailable { pool: p } => {
-                write!(f, "fallback pool {:?} is disabled or has no enabled origin", pool(p))?
-            }
+            f.write_str("\n")?;
         }
-        f.write_str("\n")?;
-    }
-    match &e.decision {
-        Ok(Decision::Origin(s)) => write!(
-            f,
-            "result: origin {:?} in pool {:?}: {} port {}, Host {:?}, SNI {:?}",
-            s.origin().name(),
-            s.pool().id(),
-            s.address(),
-            s.port(),
-            s.host_header(),
-            s.sni()
-        ),
-        Ok(Decision::Respond(r)) => write!(f, "result: fixed response {}", r.status_code()),
-        Err(err) => write!(f, "result: {} ({err})", err.code()),
+        match &self.result {
+            ReportResult::Origin { pool, origin, address, port, host_header, sni, .. } => write!(
+                f,
+                "result: origin {origin:?} in pool {pool:?}: {address} port {port}, Host {host_header:?}, SNI {sni:?}"
+            ),
+            ReportResult::FixedResponse { status_code, .. } => write!(f, "result: fixed response {status_code}"),
+            ReportResult::Error { error, message } => write!(f, "result: {error} ({message})"),
+        }
     }
 }

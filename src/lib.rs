@@ -22,7 +22,8 @@
 //!     "dns_records": [{"type": "CNAME", "name": "www.example.com", "content": "lb.example.com"}]
 //! }"#)?;
 //!
-//! // Health comes from your probes (or the built-in monitor state machines).
+//! // Health comes from your own checks, or from the built-in monitors
+//! // (`router.enable_health_checks(..)`: see the `health` module).
 //! router.set_status("us", "us-1", Status::Healthy)?;
 //! router.set_status("us", "us-2", Status::Unhealthy)?;
 //!
@@ -80,6 +81,11 @@
 //! | the fallback pool with no healthy origin | one of its enabled origins of weight > 0 is used regardless of health ("fail open"), and the selection says so |
 //! | a pool without a monitor | origin health is not considered: its enabled origins count as healthy |
 //! | an origin whose health is still unknown | down, where its pool has a monitor |
+//! | `consecutive_up` / `consecutive_down` of 0 | act as 1: the first differing result flips the status |
+//! | health quorum | a region is healthy when more than half of its vantage points pass, an origin when more than half of its check regions are healthy; both thresholds are settings ([`health::Quorum`]) |
+//! | `expected_body` | ASCII case-insensitive, searched within the first 10 KB of the body |
+//! | a monitor group with no voting member | never marks an origin unhealthy |
+//! | probe RTT for `dynamic_latency` | an exponentially weighted moving average per pool and region, α = 0.2, from passing probes of voting monitors |
 //! | a request with a country but no region | the region comes from a bundled country → region table ([`geo`]); the United States and Canada, split between WNAM and ENAM, count as ENAM; a region the host sets always wins |
 //! | `random` pool steering when only weight-0 pools remain | they serve, in list order (weight 0 is never drawn while a weighted pool remains) |
 //! | `dynamic_latency` with partial RTT data | pools with an RTT for the request's region first, lowest first; then the others in failover order |
@@ -112,6 +118,7 @@ extern crate std;
 pub mod compile;
 pub mod config;
 pub mod explain;
+pub mod expr;
 pub mod geo;
 mod hash;
 pub mod health;
@@ -122,6 +129,7 @@ pub mod router;
 #[cfg(feature = "std")]
 pub mod scenario;
 pub mod select;
+mod sync;
 pub mod table;
 
 pub use compile::{BuildError, ConfigPath, Diagnostic, ErrorKind};

@@ -21,7 +21,10 @@ use arc_swap::ArcSwap;
 use crate::compile::BuildError;
 use crate::config::{Account, LoadError};
 use crate::explain::{Explanation, NoTrace};
-use crate::health::{BoundHealth, HealthRegistry, InFlight, Status, UnknownOrigin};
+use crate::health::{
+    BoundHealth, CheckerConfig, HealthChecker, HealthEvent, HealthRegistry, InFlight, Outcome, PoolStatus, Probe,
+    ProbeError, ProbeId, Status, Timestamp, UnknownOrigin,
+};
 use crate::request::Request;
 use crate::select::{Decision, RandomSource, SelectError, Selection, decide};
 use crate::table::Table;
@@ -102,6 +105,22 @@ pub enum ConfigError {
     Build(#[from] BuildError),
 }
 
+/// The writer side of health: the registry, and the checker that feeds it.
+struct HealthState {
+    registry: HealthRegistry,
+    checker: Option<HealthChecker>,
+}
+
+impl HealthState {
+    /// Runs `f` on the checker, then publishes what changed.
+    fn checker<T>(&mut self, f: impl FnOnce(&mut HealthChecker) -> T) -> Option<T> {
+        let checker = self.checker.as_mut()?;
+        let out = f(checker);
+        checker.publish(&mut self.registry);
+        Some(out)
+    }
+}
+
 /// Routes requests with the current table and health; reloads atomically.
 ///
 /// `Router` is `Send + Sync`: share it (in an `Arc`) across every thread
@@ -129,9 +148,22 @@ pub enum ConfigError {
 /// let Ok(Decision::Origin(sel)) = router.select_origin(&Request::new("www.example.com")) else { panic!() };
 /// assert_eq!(sel.address(), "192.0.2.1");
 /// ```
+///
+/// # Health checks
+///
+/// Health comes from [`set_status`](Self::set_status) (health decided
+/// elsewhere), or from the built-in monitors:
+/// [`enable_health_checks`](Self::enable_health_checks) starts a
+/// [`HealthChecker`] that the router keeps behind its writer-side lock,
+/// reconfigures on every reload and publishes from on every call. The host
+/// performs the probes: [`poll_probe`](Self::poll_probe),
+/// [`handle_probe_result`](Self::handle_probe_result),
+/// [`poll_timeout`](Self::poll_timeout),
+/// [`poll_health_event`](Self::poll_health_event). None of this touches the
+/// decision path: `select_origin` stays lock-free.
 pub struct Router {
     current: ArcSwap<Generation>,
-    registry: Mutex<HealthRegistry>,
+    health: Mutex<HealthState>,
     generations: AtomicU64,
 }
 
@@ -153,7 +185,7 @@ impl Router {
         let health = registry.bind(&table);
         Router {
             current: ArcSwap::from_pointee(Generation { table, health, number: 1 }),
-            registry: Mutex::new(registry),
+            health: Mutex::new(HealthState { registry, checker: None }),
             generations: AtomicU64::new(1),
         }
     }
@@ -176,8 +208,13 @@ impl Router {
 
     /// Makes an already compiled table current; returns its generation.
     pub fn install(&self, table: Table) -> u64 {
-        let mut registry = self.registry();
+        let mut state = self.health();
+        let HealthState { registry, checker } = &mut *state;
         let health = registry.bind(&table);
+        if let Some(checker) = checker {
+            checker.reconfigure(&table);
+            checker.publish(registry);
+        }
         let number = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
         self.current.store(Arc::new(Generation { table, health, number }));
         number
@@ -231,20 +268,119 @@ impl Router {
 
     /// Records an origin's health status (by pool id and origin name);
     /// returns the previous status.
+    ///
+    /// With health checks running, the checker's next verdict on a
+    /// monitored origin replaces what is set here.
     pub fn set_status(&self, pool: &str, origin: &str, status: Status) -> Result<Status, UnknownOrigin> {
-        self.registry().set_status(pool, origin, status)
+        self.health().registry.set_status(pool, origin, status)
     }
 
     /// Runs `f` with the health registry locked, for several updates at
     /// once. Decisions do not wait for the lock.
     pub fn with_health<T>(&self, f: impl FnOnce(&mut HealthRegistry) -> T) -> T {
-        f(&mut self.registry())
+        f(&mut self.health().registry)
     }
 
-    fn registry(&self) -> MutexGuard<'_, HealthRegistry> {
+    /// Starts the built-in health checks on the current table (replacing a
+    /// checker already running, whose state is dropped): every monitored
+    /// origin becomes unknown until probed, and every first probe is due at
+    /// once. Reloads reconfigure the checker, keeping the state of
+    /// unchanged origins.
+    ///
+    /// The host loop, on a virtual clock (a real host sleeps until
+    /// [`poll_timeout`](Self::poll_timeout) and runs probes concurrently):
+    ///
+    /// ```
+    /// use lbsteer::health::{CheckerConfig, Outcome, Timestamp};
+    /// use lbsteer::{Decision, Request, Router};
+    ///
+    /// let router = Router::from_json(r#"{
+    ///     "monitors": [{"id": "m", "type": "tcp", "port": 443, "interval": 15}],
+    ///     "pools": [{"id": "p", "name": "p", "monitor": "m",
+    ///                "origins": [{"name": "a", "address": "192.0.2.1"}]}],
+    ///     "load_balancers": [{"name": "www.example.com", "default_pools": ["p"], "fallback_pool": "p"}]
+    /// }"#).unwrap();
+    /// router.enable_health_checks(CheckerConfig::default());
+    ///
+    /// let mut now = Timestamp::ZERO;
+    /// for _ in 0..3 {
+    ///     while let Some(probe) = router.poll_probe(now) {
+    ///         // Connect to probe.address():probe.port() within probe.timeout() …
+    ///         router.handle_probe_result(probe.id(), Outcome::success(), now).unwrap();
+    ///     }
+    ///     while let Some(event) = router.poll_health_event() {
+    ///         println!("{event}");
+    ///     }
+    ///     now = router.poll_timeout().unwrap();
+    /// }
+    /// assert_eq!(now, Timestamp::from_millis(45_000));
+    /// assert_eq!(router.pool_status("p"), Some(lbsteer::health::PoolStatus::Healthy));
+    /// let Ok(Decision::Origin(selection)) = router.select_origin(&Request::new("www.example.com")) else { panic!() };
+    /// assert!(!selection.is_fail_open());
+    /// ```
+    pub fn enable_health_checks(&self, config: CheckerConfig) {
+        let mut state = self.health();
+        let current = self.current.load();
+        let mut checker = HealthChecker::new(&current.table, config);
+        checker.publish(&mut state.registry);
+        state.checker = Some(checker);
+    }
+
+    /// Stops the built-in health checks. Statuses stay as they were; probes
+    /// in flight are forgotten.
+    pub fn disable_health_checks(&self) {
+        self.health().checker = None;
+    }
+
+    /// Whether built-in health checks are running.
+    pub fn health_checks_enabled(&self) -> bool {
+        self.health().checker.is_some()
+    }
+
+    /// When the next health probe is due (or a probe in flight is overdue):
+    /// call [`poll_probe`](Self::poll_probe) then. `None` when health checks
+    /// are off or nothing is monitored. See [`HealthChecker::poll_timeout`].
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.health().checker.as_mut()?.poll_timeout()
+    }
+
+    /// The next health probe due at `now`; call until `None`. See
+    /// [`HealthChecker::poll_probe`].
+    pub fn poll_probe(&self, now: Timestamp) -> Option<Probe> {
+        self.health().checker(|checker| checker.poll_probe(now)).flatten()
+    }
+
+    /// Reports a probe's outcome; the verdict is published at once. See
+    /// [`HealthChecker::handle_result`].
+    pub fn handle_probe_result(&self, id: ProbeId, outcome: Outcome<'_>, now: Timestamp) -> Result<(), ProbeError> {
+        self.health()
+            .checker(|checker| checker.handle_result(id, outcome, now))
+            .unwrap_or(Err(ProbeError::UnknownProbe(id)))
+    }
+
+    /// The next health transition (origin or pool), oldest first.
+    pub fn poll_health_event(&self) -> Option<HealthEvent> {
+        self.health().checker.as_mut()?.poll_event()
+    }
+
+    /// Runs `f` with the health checker, if running, and publishes its
+    /// verdicts afterwards.
+    pub fn with_checker<T>(&self, f: impl FnOnce(&mut HealthChecker) -> T) -> Option<T> {
+        self.health().checker(f)
+    }
+
+    /// A pool's status for display (healthy, degraded, critical, …), by
+    /// pool id, from the current table and health.
+    pub fn pool_status(&self, pool: &str) -> Option<PoolStatus> {
+        let snapshot = self.snapshot();
+        let id = snapshot.pool_id(pool)?;
+        Some(snapshot.guard.health.pool_status(&snapshot.guard.table, id))
+    }
+
+    fn health(&self) -> MutexGuard<'_, HealthState> {
         // The registry stays consistent even if a writer panicked: every
         // update is a single atomic store or a rebind.
-        self.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.health.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

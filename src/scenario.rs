@@ -19,7 +19,7 @@
 //!
 //! `expect` checks only the keys present: `load_balancer`, `pool`, `origin`
 //! (`"=previous"` in a sequence: the previous step's origin), `address`,
-//! `port`, `host_header`, `sni`, `fallback`, `error` (`no_load_balancer`,
+//! `port`, `host_header`, `sni`, `ttl`, `fallback`, `error` (`no_load_balancer`,
 //! `load_balancer_disabled`, `no_healthy_origin`) and `fixed_response`
 //! (`status_code`, `message_body`, `content_type`, `location`). Unknown
 //! keys are errors, so that a misspelt expectation cannot pass silently.
@@ -158,6 +158,7 @@ struct Expect {
     port: Option<u16>,
     host_header: Option<String>,
     sni: Option<String>,
+    ttl: Option<u32>,
     fallback: Option<bool>,
     error: Option<String>,
     fixed_response: Option<ExpectFixed>,
@@ -228,6 +229,11 @@ impl Scenario {
     /// Parses a scenario file.
     pub fn from_json(text: &str) -> Result<Scenario, LoadError> {
         crate::config::api::from_json_text(text)
+    }
+
+    /// Whether the file expects its configuration to be rejected.
+    pub fn expects_config_error(&self) -> bool {
+        self.expect_config_error.is_some()
     }
 
     /// Runs every case.
@@ -567,6 +573,11 @@ fn check<T: core::ops::Deref<Target = crate::table::Table>>(
                 && port != s.port()
             {
                 f.push(format!("port: expected {port}, got {}", s.port()));
+            }
+            if let Some(ttl) = expect.ttl
+                && ttl != s.ttl()
+            {
+                f.push(format!("ttl: expected {ttl}, got {}", s.ttl()));
             }
             if let Some(fallback) = expect.fallback
                 && fallback != s.is_fallback()

@@ -36,7 +36,20 @@ const ACCOUNT: &str = r#"{
             {"name": "us", "match": {"topology": {"countries": ["US"]}}, "fixed_response": {"status_code": 451}},
             {"name": "eu", "match": {"topology": {"regions": ["WEU"]}}, "overrides": {"pools": ["b", "c"], "steering_policy": "random"}}]},
         {"name": "down.example.com", "default_pools": ["a"], "fallback_pool": "fb"},
-        {"name": "off-lb.example.com", "enabled": false, "default_pools": ["a"], "fallback_pool": "fb"}
+        {"name": "off-lb.example.com", "enabled": false, "default_pools": ["a"], "fallback_pool": "fb"},
+        {"name": "rules.example.com", "default_pools": ["a"], "fallback_pool": "fb", "rules": [
+            {"name": "tier", "condition": "any(lower(http.request.headers[\"x-tier\"][*])[*] == \"gold\")",
+             "overrides": {"default_pools": ["b"], "steering_policy": "random"}},
+            {"name": "api", "priority": 1, "condition": "starts_with(http.request.uri.path, \"/api/\") and ip.src in {203.0.113.0/24}",
+             "overrides": {"region_pools": {"WEU": ["c"]}, "steering_policy": "geo"}},
+            {"name": "maintenance", "priority": 2, "condition": "http.request.uri.path matches \"^/old/[0-9]+$\"",
+             "fixed_response": {"status_code": 503, "message_body": "down"}}]}
+    ],
+    "origin_rules": [
+        {"expression": "http.host eq \"legacy.example.com\"", "action": "route",
+         "action_parameters": {"origin": {"host": "rules.example.com", "port": 8443}, "host_header": "legacy.internal"}},
+        {"expression": "url_decode(http.request.uri.query) contains \"debug=1\"", "action": "route",
+         "action_parameters": {"sni": {"value": "debug.internal"}}}
     ],
     "dns_records": [
         {"type": "CNAME", "name": "www.example.com", "content": "alias.example.com"},
@@ -83,6 +96,11 @@ fn requests() -> Vec<(&'static str, Request<'static>)> {
         ("shedding by hash without a client IP", Request::new("lc.example.com")),
         ("fallback, failing open", Request::new("down.example.com")),
         ("header source", Request::new("off.example.com").header_source(&Headers)),
+        ("rule on a lent header", Request::new("rules.example.com").header_source(&Headers)),
+        ("rule on a path and an IP", Request::new("rules.example.com").uri("/api/v1").client_ip(ip).region("WEU")),
+        ("rule with a fixed response", Request::new("rules.example.com").path("/old/42")),
+        ("no rule matches", Request::new("rules.example.com").path("/")),
+        ("origin rule re-target", Request::new("legacy.example.com").query("debug=%31")),
     ]
 }
 

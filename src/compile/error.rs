@@ -158,9 +158,10 @@ pub enum ErrorKind {
         /// The limit.
         limit: usize,
     },
-    /// A Rules-language expression that does not compile.
+    /// A Rules-language expression that does not compile; the error carries
+    /// the byte offset in the expression.
     #[error("invalid expression: {0}")]
-    Expression(String),
+    Expression(crate::expr::ExprError),
     /// Any other invalid value; the text says why.
     #[error("{0}")]
     Invalid(Cow<'static, str>),

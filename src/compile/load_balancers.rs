@@ -7,13 +7,13 @@ use alloc::vec::Vec;
 
 use crate::hash::Map;
 
-use super::condition::CompiledCondition;
 use super::error::{ConfigPath, Diagnostics, ErrorKind};
 use super::names::{Hostname, parse_hostname};
 use crate::config::{
     FixedResponse, GeoPools, LoadBalancer, LocationMode, LocationStrategy, PoolSet, PreferEcs, RandomSteering, Rule,
     RuleOverrides, SameSite, Secure, SessionAffinity, SessionAffinityAttributes, SteeringPolicy, ZeroDowntimeFailover,
 };
+use crate::expr::Condition;
 use crate::geo::{CountryCode, PopCode, Region};
 use crate::limits;
 use crate::table::{
@@ -291,7 +291,7 @@ pub(super) fn compile_condition(
     source: &str,
     empty_is_true: bool,
     diags: &mut Diagnostics,
-) -> Option<Option<CompiledCondition>> {
+) -> Option<Option<Condition>> {
     if source.trim().is_empty() {
         if empty_is_true {
             return Some(None);
@@ -306,10 +306,10 @@ pub(super) fn compile_condition(
         );
         return None;
     }
-    match CompiledCondition::compile(source) {
+    match Condition::compile(source) {
         Ok(condition) => Some(Some(condition)),
-        Err(message) => {
-            diags.error(path.clone(), ErrorKind::Expression(message));
+        Err(err) => {
+            diags.error(path.clone(), ErrorKind::Expression(err));
             None
         }
     }

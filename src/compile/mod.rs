@@ -4,7 +4,6 @@
 //! path ([`BuildError`]), and only builds a table when there is none: a
 //! table is never partial.
 
-pub(crate) mod condition;
 mod error;
 mod load_balancers;
 mod names;
@@ -108,6 +107,14 @@ impl Table {
         let cname_targets = resolver.cname_targets().map(|(n, t)| (n.into(), t.into())).collect::<Vec<_>>();
         let hosts = resolver.build_index(&mut diags);
 
+        if account.load_balancers.is_empty() {
+            // Loading ignores unknown keys, so a document of the wrong shape
+            // loads as an empty account: say so rather than nothing.
+            diags.warning(
+                ConfigPath::root("load_balancers"),
+                ErrorKind::Invalid("no load balancers: nothing routes (is this an account document?)".into()),
+            );
+        }
         if !diags.errors.is_empty() {
             return Err(BuildError::new(diags.errors));
         }
@@ -118,6 +125,7 @@ impl Table {
         cname_map.extend(cname_targets);
         Ok(Table {
             monitors: monitors.entries.into(),
+            monitor_groups: monitors.group_entries.into(),
             pools: pools.entries.into(),
             origins: pools.origins.into(),
             load_balancers: load_balancers.into(),

@@ -12,7 +12,10 @@ use super::names::parse_hostname;
 use crate::config::{Monitor, MonitorGroup, MonitorType, OriginSteeringPolicy, Pool, SheddingPolicy};
 use crate::geo::{Coordinates, Region};
 use crate::select::{build_cumulative_weights, build_hash_ranking};
-use crate::table::{MonitorEntry, MonitorId, OriginEntry, OriginPolicy, PoolEntry, PoolId, Shedding, scale_weight};
+use crate::table::{
+    MonitorEntry, MonitorGroupEntry, MonitorGroupId, MonitorGroupMemberEntry, MonitorId, OriginEntry, OriginPolicy,
+    PoolEntry, PoolId, Shedding, scale_weight,
+};
 use crate::{hash, limits};
 
 /// Values accepted in `check_regions`.
@@ -25,7 +28,8 @@ const HEALTH_SOURCES: &[&str] = &["local", "regional", "global"];
 pub(super) struct Monitors<'a> {
     pub(super) entries: Vec<MonitorEntry>,
     pub(super) ids: Map<&'a str, MonitorId>,
-    pub(super) groups: Map<&'a str, usize>,
+    pub(super) groups: Map<&'a str, MonitorGroupId>,
+    pub(super) group_entries: Vec<MonitorGroupEntry>,
 }
 
 pub(super) fn compile_monitors<'a>(
@@ -33,8 +37,12 @@ pub(super) fn compile_monitors<'a>(
     groups: &'a [MonitorGroup],
     diags: &mut Diagnostics,
 ) -> Monitors<'a> {
-    let mut out =
-        Monitors { entries: Vec::with_capacity(monitors.len()), ids: crate::hash::map(), groups: crate::hash::map() };
+    let mut out = Monitors {
+        entries: Vec::with_capacity(monitors.len()),
+        ids: crate::hash::map(),
+        groups: crate::hash::map(),
+        group_entries: Vec::with_capacity(groups.len()),
+    };
     let mut first_path: Map<&str, usize> = crate::hash::map();
     for (i, monitor) in monitors.iter().enumerate() {
         let path = || ConfigPath::root("monitors").index(i);
@@ -72,7 +80,7 @@ pub(super) fn compile_monitors<'a>(
             );
         } else {
             first_group.insert(&group.id, i);
-            out.groups.insert(&group.id, i);
+            out.groups.insert(&group.id, MonitorGroupId(i as u32));
         }
         if group.members.is_empty() {
             diags.invalid(path().field("members"), "a monitor group needs at least one member");
@@ -85,6 +93,21 @@ pub(super) fn compile_monitors<'a>(
                 );
             }
         }
+        // One entry per listed group, so that ids are list positions; a
+        // group with an unknown member fails the build and is never used.
+        let members = group
+            .members
+            .iter()
+            .filter_map(|member| {
+                Some(MonitorGroupMemberEntry {
+                    monitor: *out.ids.get(member.monitor_id.as_str())?,
+                    enabled: member.enabled,
+                    monitoring_only: member.monitoring_only,
+                    must_be_healthy: member.must_be_healthy,
+                })
+            })
+            .collect();
+        out.group_entries.push(MonitorGroupEntry { id: group.id.as_str().into(), members });
     }
     out
 }
@@ -216,13 +239,14 @@ pub(super) fn compile_pools<'a>(pools: &'a [Pool], monitors: &Monitors<'_>, diag
                 found
             }
         };
-        let monitor_group = match pool.monitor_group.as_deref() {
-            None | Some("") => None,
+        let (monitor_group, group) = match pool.monitor_group.as_deref() {
+            None | Some("") => (None, None),
             Some(group) => {
-                if !monitors.groups.contains_key(group) {
+                let found = monitors.groups.get(group).copied();
+                if found.is_none() {
                     diags.error(path().field("monitor_group"), ErrorKind::UnknownMonitorGroup(group.into()));
                 }
-                Some(Box::from(group))
+                (Some(Box::from(group)), found)
             }
         };
         if monitor.is_some() && monitor_group.is_some() {
@@ -427,6 +451,7 @@ pub(super) fn compile_pools<'a>(pools: &'a [Pool], monitors: &Monitors<'_>, diag
             enabled: pool.enabled,
             monitor,
             monitor_group,
+            group,
             minimum_origins: pool.minimum_origins,
             origins: first_origin..out.origins.len() as u32,
             enabled_origins,

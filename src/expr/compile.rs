@@ -18,7 +18,7 @@ use super::lexer::regex_source_offset;
 use super::matchers::{BytesTest, Contains, IntTest, IpSet, IpTest, Kmp, OrderOp, RangeSet, StrSet};
 use super::regex::{Regex, RegexError};
 use super::wildcard::Wildcard;
-use super::{MAX_REGEX_SIZE, MAX_REGEX_TOTAL};
+use super::{MAX_REGEX_SIZE, MAX_REGEX_TOTAL, MAX_VALUE_READS};
 
 /// Lowers a parsed expression.
 pub(crate) fn compile(src: &str, expr: &Expr) -> Result<Node, ExprError> {
@@ -70,12 +70,14 @@ impl Compiler<'_> {
         match &test.rhs {
             Rhs::Bytes(_) | Rhs::Regex(_) | Rhs::BytesSet(_) => {
                 let value = self.bytes(&cmp.lhs, each)?;
+                check_reads(value.reads(), cmp.span.0)?;
                 let test = self.bytes_test(test)?;
                 let (value, test) = fuse(value, test);
                 Ok(Node::Bytes { value, test, negate })
             }
             Rhs::Int(_) | Rhs::IntSet(_) => {
                 let value = self.int(&cmp.lhs, each)?;
+                check_reads(value.reads(), cmp.span.0)?;
                 let test = match (&test.rhs, order(test.op)) {
                     (Rhs::Int(n), Some(op)) => IntTest::Order(op, *n),
                     (Rhs::Int(n), None) => IntTest::Eq(*n),
@@ -114,6 +116,7 @@ impl Compiler<'_> {
                     _ => return Err(internal(call.span.0)),
                 };
                 let value = self.bytes_arg(source, each)?;
+                check_reads(value.reads(), call.span.0)?;
                 Ok(Node::Bytes { value, test, negate: false })
             }
             _ => Err(internal(value.span().0)),
@@ -151,7 +154,10 @@ impl Compiler<'_> {
         })?;
         self.regex_bytes += re.memory_usage();
         if self.regex_bytes > MAX_REGEX_TOTAL {
-            return Err(ExprError::new(at, ErrorKind::TooMany { what: "bytes of compiled regexes", limit: MAX_REGEX_TOTAL }));
+            return Err(ExprError::new(
+                at,
+                ErrorKind::TooMany { what: "bytes of compiled regexes", limit: MAX_REGEX_TOTAL },
+            ));
         }
         Ok(re)
     }
@@ -207,7 +213,11 @@ impl Compiler<'_> {
                             Some(Arg::Bytes(options)) => options.as_slice(),
                             _ => b"",
                         };
-                        BytesExpr::UrlDecode { inner, recursive: options.contains(&b'r'), unicode: options.contains(&b'u') }
+                        BytesExpr::UrlDecode {
+                            inner,
+                            recursive: options.contains(&b'r'),
+                            unicode: options.contains(&b'u'),
+                        }
                     }
                     Function::Substring => {
                         let int = |i: usize| match args.get(i) {
@@ -280,6 +290,21 @@ impl Compiler<'_> {
             _ => return Err(internal(at)),
         })
     }
+}
+
+/// Bounds the work of one comparison: nested negative `substring` indexes
+/// over `url_decode` would otherwise double it at every level.
+fn check_reads(reads: u64, at: usize) -> Result<(), ExprError> {
+    if reads > MAX_VALUE_READS as u64 {
+        return Err(ExprError::new(
+            at,
+            ErrorKind::TooMany {
+                what: "reads of one value (nested negative substring indexes)",
+                limit: MAX_VALUE_READS,
+            },
+        ));
+    }
+    Ok(())
 }
 
 /// Elements of `http.request.headers.names` are lower-cased names.

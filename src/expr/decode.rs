@@ -212,12 +212,14 @@ pub(crate) mod tests {
     /// The specification: one pass, or passes until nothing changes.
     pub(crate) fn reference(s: &[u8], recursive: bool, unicode: bool) -> Vec<u8> {
         let mut cur = decode_once(s, unicode);
-        while recursive {
-            let next = decode_once(&cur, unicode);
-            if next == cur {
-                break;
+        if recursive {
+            loop {
+                let next = decode_once(&cur, unicode);
+                if next == cur {
+                    break;
+                }
+                cur = next;
             }
-            cur = next;
         }
         cur
     }

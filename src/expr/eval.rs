@@ -11,9 +11,9 @@ use alloc::boxed::Box;
 
 use super::Context;
 use super::decode::DecodeSink;
-use super::fields::{self, BytesField};
-use super::matchers::{BytesTest, IntTest, IpTest};
-use super::stream::{BufSink, CountSink, INLINE_VALUE, MapSink, RangeSink, RemoveSink, Sink, push_int};
+use super::fields::{self, BytesField, Slot};
+use super::matchers::{BytesTest, INLINE_VALUE, IntTest, IpTest};
+use super::stream::{CountSink, MapSink, RangeSink, RemoveSink, Sink, push_int};
 use crate::request::{Scheme, cookie_pairs};
 
 /// A compiled boolean expression.
@@ -25,12 +25,27 @@ pub(crate) enum Node {
     Not(Box<Node>),
     Ssl,
     /// A test on a string; `negate` is `ne` (false when the value is missing).
-    Bytes { value: BytesExpr, test: BytesTest, negate: bool },
-    Int { value: IntExpr, test: IntTest, negate: bool },
+    Bytes {
+        value: BytesExpr,
+        test: BytesTest,
+        negate: bool,
+    },
+    Int {
+        value: IntExpr,
+        test: IntTest,
+        negate: bool,
+    },
     /// A test on `ip.src`.
-    Ip { test: IpTest, negate: bool },
+    Ip {
+        test: IpTest,
+        negate: bool,
+    },
     /// `any`/`all` of `pred` over the elements of `array`.
-    Quantified { all: bool, array: ArrayExpr, pred: Box<Node> },
+    Quantified {
+        all: bool,
+        array: ArrayExpr,
+        pred: Box<Node>,
+    },
 }
 
 /// A string value.
@@ -44,9 +59,20 @@ pub(crate) enum BytesExpr {
     At(ArrayExpr, u32),
     Lower(Box<BytesExpr>),
     Upper(Box<BytesExpr>),
-    UrlDecode { inner: Box<BytesExpr>, recursive: bool, unicode: bool },
-    Substring { inner: Box<BytesExpr>, start: i64, end: Option<i64> },
-    RemoveBytes { inner: Box<BytesExpr>, remove: Box<[bool; 256]> },
+    UrlDecode {
+        inner: Box<BytesExpr>,
+        recursive: bool,
+        unicode: bool,
+    },
+    Substring {
+        inner: Box<BytesExpr>,
+        start: i64,
+        end: Option<i64>,
+    },
+    RemoveBytes {
+        inner: Box<BytesExpr>,
+        remove: Box<[bool; 256]>,
+    },
     Concat(Box<[Part]>),
 }
 
@@ -119,10 +145,11 @@ impl BytesExpr {
     pub(crate) fn test(&self, test: &BytesTest, cx: &Context<'_, '_>, elem: Option<&[u8]>) -> Option<bool> {
         let mut result = false;
         match self {
-            BytesExpr::Field(field) => match field.visit_slice(cx, &mut |v| result = test.matches(v)) {
-                Some(true) => return Some(result),
-                Some(false) => return None,
-                None => {}
+            BytesExpr::Field(field) => match field.slot(cx) {
+                Slot::Borrowed(value) => return Some(test.matches(value)),
+                Slot::Missing => return None,
+                Slot::Lent => return field.visit_slice(cx, &mut |v| result = test.matches(v)).map(|_| result),
+                Slot::Split => {}
             },
             BytesExpr::Literal(lit) => return Some(test.matches(lit)),
             BytesExpr::Elem => return elem.map(|e| test.matches(e)),
@@ -131,18 +158,8 @@ impl BytesExpr {
             }
             _ => {}
         }
-        let mut buf = BufSink::new();
-        if !self.emit(cx, elem, &mut buf) {
-            return None;
-        }
-        if let Some(value) = buf.get() {
-            return Some(test.matches(value));
-        }
-        let mut stream = test.stream();
-        if !self.emit(cx, elem, &mut stream) {
-            return None;
-        }
-        Some(stream.finish())
+        let mut sink = test.sink();
+        self.emit(cx, elem, &mut sink).then(|| sink.finish())
     }
 
     /// Produces the value into `sink`; `false` when it is missing.
@@ -169,17 +186,14 @@ impl BytesExpr {
                     let (start, end) = (start.unsigned_abs(), end.map_or(u64::MAX, i64::unsigned_abs));
                     (start, end.saturating_sub(start))
                 } else {
-                    let mut count = CountSink::default();
-                    if !inner.emit(cx, elem, &mut count) {
+                    let Some(len) = inner.len(cx, elem) else {
                         return false;
-                    }
-                    substring_range(count.0, *start, *end)
+                    };
+                    substring_range(len, *start, *end)
                 };
                 inner.emit(cx, elem, &mut RangeSink { out: sink, skip, take })
             }
-            BytesExpr::RemoveBytes { inner, remove } => {
-                inner.emit(cx, elem, &mut RemoveSink { out: sink, remove })
-            }
+            BytesExpr::RemoveBytes { inner, remove } => inner.emit(cx, elem, &mut RemoveSink { out: sink, remove }),
             BytesExpr::Concat(parts) => parts.iter().all(|part| match part {
                 Part::Bytes(bytes) => bytes.emit(cx, elem, sink),
                 Part::Int(int) => int.eval(cx, elem).map(|n| push_int(sink, n)).is_some(),
@@ -187,27 +201,84 @@ impl BytesExpr {
         }
     }
 
-    /// The value's length in bytes; `None` when it is missing.
+    /// The value's length in bytes; `None` when it is missing. Computed
+    /// from the structure where possible, so that only `url_decode` and
+    /// `remove_bytes` results are produced to be counted.
     fn len(&self, cx: &Context<'_, '_>, elem: Option<&[u8]>) -> Option<u64> {
         let mut len = 0;
         match self {
-            BytesExpr::Field(field) => {
-                if field.visit_pieces(cx, &mut |v| len += v.len() as u64) {
-                    Some(len)
-                } else {
-                    None
-                }
-            }
+            BytesExpr::Field(field) => field.visit_pieces(cx, &mut |v| len += v.len() as u64).then_some(len),
             BytesExpr::Literal(lit) => Some(lit.len() as u64),
             BytesExpr::Elem => elem.map(|e| e.len() as u64),
-            // Case mapping keeps the length.
+            BytesExpr::At(array, index) => array.nth(cx, *index, &mut |v| len = v.len() as u64).then_some(len),
             BytesExpr::Lower(inner) | BytesExpr::Upper(inner) => inner.len(cx, elem),
-            _ => {
+            BytesExpr::Substring { inner, start, end } => {
+                inner.len(cx, elem).map(|len| substring_range(len, *start, *end).1)
+            }
+            BytesExpr::Concat(parts) => parts.iter().try_fold(0u64, |total, part| {
+                let len = match part {
+                    Part::Bytes(bytes) => bytes.len(cx, elem)?,
+                    Part::Int(int) => decimal_len(int.eval(cx, elem)?),
+                };
+                Some(total.saturating_add(len))
+            }),
+            BytesExpr::UrlDecode { .. } | BytesExpr::RemoveBytes { .. } => {
                 let mut count = CountSink::default();
                 self.emit(cx, elem, &mut count).then_some(count.0)
             }
         }
     }
+
+    /// How many times evaluating this value reads the request values in it
+    /// (a negative `substring` index needs the inner length first, which
+    /// means reading a `url_decode` or `remove_bytes` result twice).
+    pub(crate) fn reads(&self) -> u64 {
+        match self {
+            BytesExpr::Field(_) | BytesExpr::Literal(_) | BytesExpr::Elem | BytesExpr::At(..) => 1,
+            BytesExpr::Lower(inner)
+            | BytesExpr::Upper(inner)
+            | BytesExpr::UrlDecode { inner, .. }
+            | BytesExpr::RemoveBytes { inner, .. } => inner.reads(),
+            BytesExpr::Substring { inner, start, end } => {
+                let counted = *start < 0 || end.is_some_and(|e| e < 0);
+                inner.reads().saturating_add(if counted { inner.len_reads() } else { 0 })
+            }
+            BytesExpr::Concat(parts) => parts.iter().map(Part::reads).max().unwrap_or(0),
+        }
+    }
+
+    /// How many reads computing the length takes (see [`reads`](Self::reads));
+    /// the length of a request value is known without reading it.
+    fn len_reads(&self) -> u64 {
+        match self {
+            BytesExpr::Field(_) | BytesExpr::Literal(_) | BytesExpr::Elem | BytesExpr::At(..) => 0,
+            BytesExpr::Lower(inner) | BytesExpr::Upper(inner) | BytesExpr::Substring { inner, .. } => inner.len_reads(),
+            BytesExpr::Concat(parts) => parts
+                .iter()
+                .map(|part| match part {
+                    Part::Bytes(bytes) => bytes.len_reads(),
+                    Part::Int(int) => int.reads(),
+                })
+                .max()
+                .unwrap_or(0),
+            BytesExpr::UrlDecode { .. } | BytesExpr::RemoveBytes { .. } => self.reads(),
+        }
+    }
+}
+
+impl Part {
+    fn reads(&self) -> u64 {
+        match self {
+            Part::Bytes(bytes) => bytes.reads(),
+            Part::Int(int) => int.reads(),
+        }
+    }
+}
+
+/// The length of `n` in decimal.
+fn decimal_len(n: i64) -> u64 {
+    let digits = n.unsigned_abs().checked_ilog10().map_or(1, |d| u64::from(d) + 1);
+    digits + u64::from(n < 0)
 }
 
 /// `substring(…, start, end)` as bytes to skip and to take, for a value of
@@ -225,6 +296,14 @@ pub(crate) fn substring_range(len: u64, start: i64, end: Option<i64>) -> (u64, u
 }
 
 impl IntExpr {
+    /// See [`BytesExpr::reads`].
+    pub(crate) fn reads(&self) -> u64 {
+        match self {
+            IntExpr::Len(bytes) => bytes.len_reads(),
+            _ => 0,
+        }
+    }
+
     pub(crate) fn eval(&self, cx: &Context<'_, '_>, elem: Option<&[u8]>) -> Option<i64> {
         match self {
             IntExpr::Timestamp => fields::timestamp(cx),
@@ -350,6 +429,13 @@ mod tests {
         assert_eq!(substring_range(8, i64::MIN, Some(i64::MAX)), (0, 8));
         assert_eq!(substring_range(8, i64::MAX, Some(i64::MIN)), (8, 0));
         assert_eq!(substring_range(u64::MAX, -1, None), (u64::MAX - 1, 1));
+    }
+
+    #[test]
+    fn decimal_lengths() {
+        for n in [0, 9, 10, -1, -10, 99, 100, i64::MAX, i64::MIN] {
+            assert_eq!(decimal_len(n), alloc::format!("{n}").len() as u64, "{n}");
+        }
     }
 
     #[test]

@@ -154,33 +154,45 @@ impl BytesField {
         })
     }
 
-    /// Calls `visit` with the value as one slice, or returns `None` when the
-    /// value is not one slice (a URI with a query). Returns `Some(false)`
-    /// when the value is missing.
+    /// Where the value is: borrowed from the context, missing, lent to a
+    /// callback by the request's headers, or in two pieces.
     #[inline]
-    pub(crate) fn visit_slice(self, cx: &Context<'_, '_>, visit: &mut dyn FnMut(&[u8])) -> Option<bool> {
+    pub(crate) fn slot<'c>(self, cx: &'c Context<'_, '_>) -> Slot<'c> {
         let request = cx.request;
-        let slice: &[u8] = match self {
+        Slot::Borrowed(match self {
             BytesField::Host => cx.host.as_bytes(),
             BytesField::Method => request.method.as_bytes(),
             BytesField::Path => request.path.as_bytes(),
             BytesField::Query => request.query.as_bytes(),
             BytesField::Version => request.version.as_bytes(),
             BytesField::Uri if request.query.is_empty() => request.path.as_bytes(),
-            BytesField::Uri => return None,
+            BytesField::Uri => return Slot::Split,
             BytesField::Country => match &request.country {
                 Some(country) => country.as_str().as_bytes(),
-                None => return Some(false),
+                None => return Slot::Missing,
             },
             BytesField::LbName => match cx.load_balancer {
                 Some(name) => name.as_bytes(),
-                None => return Some(false),
+                None => return Slot::Missing,
             },
             BytesField::LbRegion => match request.region {
                 Some(region) => region.code().as_bytes(),
-                None => return Some(false),
+                None => return Slot::Missing,
             },
-            BytesField::Cookie => {
+            BytesField::Cookie | BytesField::Referer | BytesField::UserAgent => return Slot::Lent,
+        })
+    }
+
+    /// Calls `visit` with the value as one slice, or returns `None` when the
+    /// value is not one slice (a URI with a query). Returns `Some(false)`
+    /// when the value is missing.
+    pub(crate) fn visit_slice(self, cx: &Context<'_, '_>, visit: &mut dyn FnMut(&[u8])) -> Option<bool> {
+        let request = cx.request;
+        match self.slot(cx) {
+            Slot::Borrowed(value) => visit(value),
+            Slot::Missing => return Some(false),
+            Slot::Split => return None,
+            Slot::Lent if self == BytesField::Cookie => {
                 let mut seen = false;
                 request.visit_cookie_header(&mut |value| {
                     seen = true;
@@ -189,9 +201,8 @@ impl BytesField {
                 if !seen {
                     visit(b"");
                 }
-                return Some(true);
             }
-            BytesField::Referer | BytesField::UserAgent => {
+            Slot::Lent => {
                 let name = if self == BytesField::Referer { "referer" } else { "user-agent" };
                 let mut seen = false;
                 request.visit_header_values(name, &mut |value| {
@@ -202,10 +213,8 @@ impl BytesField {
                 if !seen {
                     visit(b"");
                 }
-                return Some(true);
             }
-        };
-        visit(slice);
+        }
         Some(true)
     }
 
@@ -223,6 +232,16 @@ impl BytesField {
             }
         }
     }
+}
+
+/// Where a field's value is.
+pub(crate) enum Slot<'c> {
+    Borrowed(&'c [u8]),
+    Missing,
+    /// Only lent to a callback (a header value).
+    Lent,
+    /// Not one slice (the URI with a query).
+    Split,
 }
 
 /// The client address as `ip.src` sees it: IPv4-mapped IPv6 addresses

@@ -297,9 +297,7 @@ impl<'s> Cursor<'s> {
             ));
         }
         let magnitude = u64::from_str_radix(digits, radix).ok();
-        let value = magnitude.and_then(|m| {
-            if negative { 0i64.checked_sub_unsigned(m) } else { i64::try_from(m).ok() }
-        });
+        let value = magnitude.and_then(|m| if negative { 0i64.checked_sub_unsigned(m) } else { i64::try_from(m).ok() });
         let Some(value) = value else {
             return Err(ExprError::new(start, ErrorKind::Literal(String::from("the integer does not fit in 64 bits"))));
         };

@@ -15,6 +15,14 @@ use super::regex::{Regex, RegexStream};
 use super::stream::Sink;
 use super::wildcard::{WildStream, Wildcard};
 
+/// ASCII case-insensitive equality, branch-free so that it vectorises
+/// (the standard `eq_ignore_ascii_case` stops at the first difference).
+#[inline]
+pub(crate) fn eq_fold(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x.to_ascii_lowercase() ^ y.to_ascii_lowercase())) == 0
+}
+
 /// `lt`, `le`, `gt`, `ge`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum OrderOp {
@@ -35,6 +43,10 @@ impl OrderOp {
         }
     }
 }
+
+/// How many bytes of a produced value are gathered on the stack to be
+/// tested as one slice; longer values are streamed through the test.
+pub(crate) const INLINE_VALUE: usize = 256;
 
 /// Knuth–Morris–Pratt matching of one pattern, one byte at a time: the
 /// state is how much of the pattern the input currently ends with.
@@ -103,6 +115,9 @@ impl Kmp {
     }
 }
 
+/// Up to this many strings, a linear scan beats a binary search.
+const SMALL_SET: usize = 16;
+
 /// A sorted set of strings. Membership of a slice is a binary search; a
 /// streamed value narrows the range of candidates byte by byte (strings
 /// sharing a prefix are contiguous in sorted order).
@@ -121,14 +136,19 @@ impl StrSet {
 
     #[inline]
     pub(crate) fn contains(&self, value: &[u8]) -> bool {
-        self.items.binary_search_by(|item| (**item).cmp(value)).is_ok()
+        if self.items.len() <= SMALL_SET {
+            // Comparing lengths first rejects most items without a memcmp.
+            self.items.iter().any(|item| item.len() == value.len() && **item == *value)
+        } else {
+            self.items.binary_search_by(|item| (**item).cmp(value)).is_ok()
+        }
     }
 
     /// Narrows `lo..hi`, the candidates sharing the first `pos` bytes, by
     /// the byte at `pos`.
     fn narrow(&self, lo: &mut usize, hi: &mut usize, pos: usize, b: u8) {
         let range = &self.items[*lo..*hi];
-        let below = |item: &Box<[u8]>, inclusive: bool| match item.get(pos) {
+        let below = |item: &[u8], inclusive: bool| match item.get(pos) {
             None => true,
             Some(&c) => c < b || (inclusive && c == b),
         };
@@ -227,7 +247,7 @@ impl BytesTest {
     pub(crate) fn matches(&self, value: &[u8]) -> bool {
         match self {
             BytesTest::Eq(lit) => value == &**lit,
-            BytesTest::EqFold(lit) => value.eq_ignore_ascii_case(lit),
+            BytesTest::EqFold(lit) => eq_fold(value, lit),
             BytesTest::Never => false,
             BytesTest::Order(op, lit) => op.holds(value.cmp(lit)),
             BytesTest::Contains(c) => c.finder.find(value).is_some(),
@@ -237,6 +257,12 @@ impl BytesTest {
             BytesTest::Wildcard(w) => w.is_match(value),
             BytesTest::In(set) => set.contains(value),
         }
+    }
+
+    /// A sink that tests the value pushed into it: short values are
+    /// gathered and tested as one slice, longer ones streamed.
+    pub(crate) fn sink(&self) -> TestSink<'_> {
+        TestSink { test: self, buf: [0; INLINE_VALUE], len: 0, stream: None }
     }
 
     /// Starts testing a value that arrives in pieces.
@@ -302,7 +328,7 @@ impl Sink for TestStream<'_> {
                 let rest = &lit[(*pos).min(lit.len())..];
                 let n = if prefix { bytes.len().min(rest.len()) } else { bytes.len() };
                 let same = match rest.get(..n) {
-                    Some(expected) if fold => expected.eq_ignore_ascii_case(&bytes[..n]),
+                    Some(expected) if fold => eq_fold(expected, &bytes[..n]),
                     Some(expected) => expected == &bytes[..n],
                     None => false,
                 };
@@ -355,9 +381,7 @@ impl Sink for TestStream<'_> {
 
     fn full(&self) -> bool {
         match &self.state {
-            State::Prefix { pos, ok } => {
-                !*ok || matches!(self.test, BytesTest::StartsWith(lit) if *pos >= lit.len())
-            }
+            State::Prefix { pos, ok } => !*ok || matches!(self.test, BytesTest::StartsWith(lit) if *pos >= lit.len()),
             State::Never => true,
             State::Order { ord, .. } => ord.is_some(),
             State::Kmp { found, .. } => *found,
@@ -365,6 +389,46 @@ impl Sink for TestStream<'_> {
             State::Wildcard(stream) => stream.failed(),
             State::Set { lo, hi, .. } => lo == hi,
         }
+    }
+}
+
+/// Tests a value produced in pieces, reading it only once.
+pub(crate) struct TestSink<'t> {
+    test: &'t BytesTest,
+    buf: [u8; INLINE_VALUE],
+    len: usize,
+    /// Set once the value outgrows `buf`.
+    stream: Option<TestStream<'t>>,
+}
+
+impl TestSink<'_> {
+    /// The outcome, once the whole value has been pushed.
+    pub(crate) fn finish(&self) -> bool {
+        match &self.stream {
+            Some(stream) => stream.finish(),
+            None => self.test.matches(&self.buf[..self.len]),
+        }
+    }
+}
+
+impl Sink for TestSink<'_> {
+    #[inline]
+    fn push(&mut self, bytes: &[u8]) {
+        if let Some(stream) = &mut self.stream {
+            stream.push(bytes);
+        } else if let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) {
+            dst.copy_from_slice(bytes);
+            self.len += bytes.len();
+        } else {
+            let mut stream = self.test.stream();
+            stream.push(&self.buf[..self.len]);
+            stream.push(bytes);
+            self.stream = Some(stream);
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.stream.as_ref().is_some_and(Sink::full)
     }
 }
 
@@ -458,5 +522,9 @@ mod tests {
             }
             assert_eq!(stream.finish(), expected, "{probe:?}");
         }
+        let many: Vec<Vec<u8>> = (0..40u8).map(|i| alloc::vec![b'a' + i % 20; usize::from(i / 20) + 1]).collect();
+        let big = StrSet::new(&many);
+        assert!(many.iter().all(|item| big.contains(item)));
+        assert!(!big.contains(b"aaa") && !big.contains(b"") && !big.contains(b"z"));
     }
 }

@@ -68,12 +68,12 @@
 //! | `http.request.uri` | String | path, plus `?query` when the query is non-empty |
 //! | `http.request.uri.path` | String | [`Request::path`] |
 //! | `http.request.uri.query` | String | [`Request::query`], without `?` |
-//! | `http.request.uri.args` | Map<Array<String>> | query arguments by raw name, raw values, in order |
-//! | `http.request.uri.args.names` / `.values` | Array<String> | every argument's raw name / value |
-//! | `http.request.headers` | Map<Array<String>> | values by lower-case header name |
-//! | `http.request.headers.names` / `.values` | Array<String> | every header's lower-cased name / value |
+//! | `http.request.uri.args` | `Map<Array<String>>` | query arguments by raw name, raw values, in order |
+//! | `http.request.uri.args.names` / `.values` | `Array<String>` | every argument's raw name / value |
+//! | `http.request.headers` | `Map<Array<String>>` | values by lower-case header name |
+//! | `http.request.headers.names` / `.values` | `Array<String>` | every header's lower-cased name / value |
 //! | `http.cookie` | String | the `Cookie` header; empty when absent |
-//! | `http.request.cookies` | Map<Array<String>> | cookie values by percent-decoded name |
+//! | `http.request.cookies` | `Map<Array<String>>` | cookie values by percent-decoded name |
 //! | `http.referer`, `http.user_agent` | String | first `Referer` / `User-Agent` header; empty when absent |
 //! | `http.request.version` | String | [`Request::version`], e.g. `HTTP/1.1` |
 //! | `http.request.timestamp.sec` | Int | [`Request::timestamp`]; missing when unknown |
@@ -172,6 +172,7 @@
 //! | `#` around a raw string | [`MAX_RAW_STRING_HASHES`] |
 //! | compiled size of one regex | [`MAX_REGEX_SIZE`] bytes |
 //! | compiled size of all regexes of one expression | [`MAX_REGEX_TOTAL`] bytes |
+//! | reads of one value by one comparison | [`MAX_VALUE_READS`] |
 //!
 //! # Design
 //!
@@ -243,6 +244,10 @@ pub const MAX_RAW_STRING_HASHES: usize = 255;
 pub const MAX_REGEX_SIZE: usize = 1 << 20;
 /// The largest compiled form of all regexes of one expression, in bytes.
 pub const MAX_REGEX_TOTAL: usize = 4 << 20;
+/// How many times evaluating one comparison may read the same request
+/// value. Only a `substring` with a negative index over `url_decode` or
+/// `remove_bytes` reads twice (once to measure); nesting those multiplies.
+pub const MAX_VALUE_READS: usize = 16;
 
 /// A compiled expression: immutable, cheap to clone, shareable between
 /// threads.

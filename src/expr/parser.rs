@@ -4,7 +4,7 @@
 //!
 //! Recursion is bounded: every construct that nests (`(`, `not`/`!`,
 //! function calls, `any(`/`all(`) counts against
-//! [`MAX_NESTING_DEPTH`](super::MAX_NESTING_DEPTH), so no input can exhaust
+//! [`MAX_NESTING_DEPTH`] levels, so no input can exhaust
 //! the stack.
 
 use alloc::boxed::Box;
@@ -483,9 +483,9 @@ fn check_index(value: &Value, index: &Index, at: usize) -> Result<(), ExprError>
         (Ty::Array(_), Index::Elem(_)) | (Ty::Map(_), Index::Key(_)) | (Ty::Array(_) | Ty::Mapped(_), Index::Each) => {
             return Ok(());
         }
-        (Ty::Map(_), Index::Each) => String::from(
-            "[*] over a map is not supported: use its .names or .values field, or look a key up first",
-        ),
+        (Ty::Map(_), Index::Each) => {
+            String::from("[*] over a map is not supported: use its .names or .values field, or look a key up first")
+        }
         (Ty::Map(_), Index::Elem(_)) => String::from("a map is indexed by a quoted key, as in [\"content-type\"]"),
         (Ty::Array(_), Index::Key(_)) => String::from("an array is indexed by a number, as in [0]"),
         (Ty::Mapped(_), _) => String::from("an array made with [*] can only be used with [*]"),
@@ -531,7 +531,9 @@ fn check_call(func: Function, args: &[Arg], spans: &[usize], start: usize) -> Re
     let not_literal = |i: usize| -> Result<(), ExprError> {
         match args[i] {
             Arg::Value(_) => Ok(()),
-            _ => Err(type_error(spans[i], format!("the first argument of {name}() must be a field or a function call"))),
+            _ => {
+                Err(type_error(spans[i], format!("the first argument of {name}() must be a field or a function call")))
+            }
         }
     };
     let string_literal = |i: usize, what: &str| -> Result<(), ExprError> {
@@ -559,11 +561,10 @@ fn check_call(func: Function, args: &[Arg], spans: &[usize], start: usize) -> Re
         }
         Function::Len => match args[0].ty() {
             Ty::Scalar(Scalar::Bytes) | Ty::Each(Scalar::Bytes) | Ty::Array(_) => Ok(()),
-            Ty::Mapped(_) => Err(type_error(spans[0], String::from("an array made with [*] can only be used with [*]"))),
-            ty => Err(type_error(
-                spans[0],
-                format!("len() expects a String or an array, found {}", ty.describe()),
-            )),
+            Ty::Mapped(_) => {
+                Err(type_error(spans[0], String::from("an array made with [*] can only be used with [*]")))
+            }
+            ty => Err(type_error(spans[0], format!("len() expects a String or an array, found {}", ty.describe()))),
         },
         Function::Concat => {
             for (i, arg) in args.iter().enumerate() {

@@ -18,48 +18,6 @@ pub(crate) trait Sink {
     }
 }
 
-/// How many bytes of a transformed value are gathered on the stack before
-/// comparing it as one slice; longer values are compared as streams.
-pub(crate) const INLINE_VALUE: usize = 256;
-
-/// Collects a value into a fixed buffer; remembers if it did not fit.
-pub(crate) struct BufSink {
-    buf: [u8; INLINE_VALUE],
-    len: usize,
-    overflow: bool,
-}
-
-impl BufSink {
-    pub(crate) fn new() -> Self {
-        BufSink { buf: [0; INLINE_VALUE], len: 0, overflow: false }
-    }
-
-    /// The value, if it fit.
-    pub(crate) fn get(&self) -> Option<&[u8]> {
-        (!self.overflow).then(|| &self.buf[..self.len])
-    }
-}
-
-impl Sink for BufSink {
-    #[inline]
-    fn push(&mut self, bytes: &[u8]) {
-        if self.overflow {
-            return;
-        }
-        match self.buf.get_mut(self.len..self.len + bytes.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(bytes);
-                self.len += bytes.len();
-            }
-            None => self.overflow = true,
-        }
-    }
-
-    fn full(&self) -> bool {
-        self.overflow
-    }
-}
-
 /// Counts bytes (`len()` of a transformed value).
 #[derive(Default)]
 pub(crate) struct CountSink(pub(crate) u64);
@@ -215,11 +173,5 @@ pub(crate) mod tests {
             push_int(&mut out, n);
             assert_eq!(out.0, alloc::format!("{n}").into_bytes());
         }
-
-        let mut buf = BufSink::new();
-        buf.push(&[1; 200]);
-        assert_eq!(buf.get().map(<[u8]>::len), Some(200));
-        buf.push(&[1; 57]);
-        assert!(buf.get().is_none() && buf.full());
     }
 }

@@ -226,6 +226,19 @@ fn limits_are_enforced() {
     assert!(matches!(Condition::compile(&deep).unwrap_err().kind(), ErrorKind::TooDeep { .. }));
     let ok = format!("{}ssl", "not ".repeat(MAX_NESTING_DEPTH));
     assert!(Condition::compile(&ok).is_ok());
+
+    // Negative substring indexes over url_decode read the value twice per
+    // level; the work stays bounded.
+    let nest = |levels: usize| {
+        let open = "substring(url_decode(".repeat(levels);
+        format!("{open}http.request.uri.path{} eq \"a\"", "), -1)".repeat(levels))
+    };
+    assert!(Condition::compile(&nest(3)).is_ok());
+    let err = Condition::compile(&nest(5)).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::TooMany { limit: MAX_VALUE_READS, .. }), "{err}");
+    // Without url_decode the length is computed from the structure.
+    let plain = format!("{}http.request.uri.path{} eq \"a\"", "substring(".repeat(30), ", -1)".repeat(30));
+    assert!(Condition::compile(&plain).is_ok());
 }
 
 #[test]
@@ -508,7 +521,10 @@ fn functions() {
             (r#"substring(http.request.uri.path, 0, -3) eq "/api/v2/users""#, true),
             (r#"substring(http.request.uri.path, 100) eq """#, true),
             (r#"substring(http.request.uri.path, 5, 2) eq """#, true),
-            (r#"substring(http.request.uri.path, -9223372036854775808, 9223372036854775807) eq "/api/v2/users/42""#, true),
+            (
+                r#"substring(http.request.uri.path, -9223372036854775808, 9223372036854775807) eq "/api/v2/users/42""#,
+                true,
+            ),
             (r#"remove_bytes(http.host, ".w") eq "examplecom""#, true),
             (r#"len(remove_bytes(http.host, "w")) eq 12"#, true),
             (r#"len(url_decode(http.request.uri.args["search"][0])) eq 10"#, true),
@@ -653,10 +669,7 @@ fn typical_lb_conditions() {
     let cx = Context::new(&request, "www.example.com").with_load_balancer("lb.example.com");
     check(
         &[
-            (
-                r#"(http.request.uri.path contains "/content") and (http.request.uri.query contains "webserver")"#,
-                false,
-            ),
+            (r#"(http.request.uri.path contains "/content") and (http.request.uri.query contains "webserver")"#, false),
             (r#"cf.load_balancer.region == "SAF""#, false),
             (
                 r#"http.host eq "www.example.com" and starts_with(http.request.uri.path, "/api") and ip.src in {203.0.113.0/24 10.0.0.0/8} and not any(http.request.headers["x-debug"][*] eq "1")"#,

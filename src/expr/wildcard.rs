@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 
 use memchr::memmem;
 
-use super::matchers::Kmp;
+use super::matchers::{Kmp, eq_fold};
 
 /// A compiled wildcard pattern.
 #[derive(Clone, Debug)]
@@ -66,8 +66,9 @@ impl Wildcard {
         Ok(Wildcard { fold, segs: segs.into(), finders, kmps })
     }
 
+    #[inline]
     fn same(&self, value: &[u8], seg: &[u8]) -> bool {
-        if self.fold { value.eq_ignore_ascii_case(seg) } else { value == seg }
+        if self.fold { eq_fold(value, seg) } else { value == seg }
     }
 
     /// Whether the whole of `value` matches.

@@ -1,13 +1,13 @@
 //! The health registry: state per stable identity, bound to each table.
 
 use alloc::boxed::Box;
-use alloc::sync::Arc;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::Ordering::Relaxed;
 
-use super::{HealthView, Status};
+use super::{HealthView, PoolStatus, Status};
 use crate::geo::Region;
 use crate::hash::Map;
+use crate::sync::{Arc, AtomicBool, AtomicU8, AtomicU32, AtomicU64};
 use crate::table::{OriginId, PoolId, Table};
 
 /// "No measurement" in an RTT slot.
@@ -281,6 +281,18 @@ impl BoundHealth {
     /// When `origin` is not an id of the table this view was bound to.
     pub fn status(&self, origin: OriginId) -> Status {
         Status::from_u8(self.origins[origin.index()].status.load(Relaxed))
+    }
+
+    /// A pool's status for display (healthy, degraded, critical, …), from
+    /// the statuses of its enabled origins; `table` is the table this view
+    /// was bound to (origins it does not know count as unknown).
+    pub fn pool_status(&self, table: &Table, pool: PoolId) -> PoolStatus {
+        let entry = table.pool(pool);
+        let statuses = entry
+            .origins()
+            .filter(|&o| table.origin(o).enabled())
+            .map(|o| self.origins.get(o.index()).map_or(Status::Unknown, |c| Status::from_u8(c.status.load(Relaxed))));
+        PoolStatus::evaluate(entry.enabled(), entry.monitored(), entry.minimum_origins(), statuses)
     }
 }
 

@@ -4,8 +4,8 @@ use super::origins::{HealthMode, pick_origin};
 use super::pools::PoolOrder;
 use super::shedding::{Traffic, sheds};
 use super::{Outcome, Picked, RandomSource, Responder, SelectError};
-use crate::compile::condition::ConditionContext;
 use crate::explain::{Candidates, Skip, Step, Tracer};
+use crate::expr::Context;
 use crate::geo::{CountryCode, PopCode, Region};
 use crate::health::HealthView;
 use crate::request::Request;
@@ -190,7 +190,7 @@ where
     // ones field by field.
     let (mut host_header_rule, mut sni_rule, mut port_rule, mut target_rule) = (None, None, None, None);
     if !table.origin_rules.is_empty() {
-        let cx = ConditionContext { request, host: host(), load_balancer: None };
+        let cx = Context { request, host: host(), load_balancer: None };
         for (at, rule) in table.origin_rules.iter().enumerate() {
             let matched = rule.condition.matches(&cx);
             trace.step(Step::OriginRule { rule: rule.index as usize, matched });
@@ -232,8 +232,14 @@ where
         return Err(SelectError::LoadBalancerDisabled);
     }
     let lb = table.load_balancer(route.load_balancer);
-    let outcome =
-        |picked| Outcome { load_balancer: route.load_balancer, picked, host_header_rule, sni_rule, port_rule };
+    let outcome = |picked, ttl| Outcome {
+        load_balancer: route.load_balancer,
+        picked,
+        ttl,
+        host_header_rule,
+        sni_rule,
+        port_rule,
+    };
 
     // Pool sets (first match wins), then custom rules in priority order.
     let mut effective = Effective::new(&lb.settings);
@@ -242,14 +248,14 @@ where
         trace.step(Step::PoolSet { set: set.index as usize, matched });
         if matched {
             if let PoolSetAction::Respond(_) = set.action {
-                return Ok(outcome(Picked::Respond(Responder::PoolSet(at as u32))));
+                return Ok(outcome(Picked::Respond(Responder::PoolSet(at as u32)), effective.ttl));
             }
             effective.apply_pool_set(at, set);
             break;
         }
     }
     if !lb.rules.is_empty() {
-        let cx = ConditionContext { request, host: host(), load_balancer: Some(&lb.name) };
+        let cx = Context { request, host: host(), load_balancer: Some(&lb.name) };
         for (at, rule) in lb.rules.iter().enumerate() {
             let matched = rule.condition.as_ref().is_none_or(|c| c.matches(&cx));
             trace.step(Step::Rule { rule: rule.index as usize, matched, terminated: matched && rule.terminates });
@@ -257,7 +263,9 @@ where
                 continue;
             }
             match &rule.action {
-                RuleAction::Respond(_) => return Ok(outcome(Picked::Respond(Responder::Rule(at as u32)))),
+                RuleAction::Respond(_) => {
+                    return Ok(outcome(Picked::Respond(Responder::Rule(at as u32)), effective.ttl));
+                }
                 RuleAction::Override(overrides) => effective.apply(overrides),
             }
             if rule.terminates {
@@ -281,7 +289,7 @@ where
             Some((origin, policy)) => {
                 trace.step(Step::PoolChosen { pool });
                 trace.step(Step::OriginChosen { origin, policy });
-                return Ok(outcome(Picked::Origin { pool, origin, fallback: false, fail_open: false }));
+                return Ok(outcome(Picked::Origin { pool, origin, fallback: false, fail_open: false }, effective.ttl));
             }
             None => trace.step(Step::PoolSkipped { pool, reason: Skip::NoSelectableOrigin }),
         }
@@ -295,7 +303,7 @@ where
             if let Some((origin, policy)) = pick_origin(table, pool, request, health, rng, mode) {
                 trace.step(Step::Fallback { pool, fail_open });
                 trace.step(Step::OriginChosen { origin, policy });
-                return Ok(outcome(Picked::Origin { pool, origin, fallback: true, fail_open }));
+                return Ok(outcome(Picked::Origin { pool, origin, fallback: true, fail_open }, effective.ttl));
             }
         }
     }

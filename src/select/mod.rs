@@ -83,6 +83,8 @@ pub(crate) enum Picked {
 pub(crate) struct Outcome {
     pub(crate) load_balancer: LoadBalancerId,
     pub(crate) picked: Picked,
+    /// The DNS TTL in effect (after custom rules).
+    pub(crate) ttl: u32,
     /// The Origin Rules whose fields apply, by position in the table's
     /// compiled (enabled) Origin Rules.
     pub(crate) host_header_rule: Option<u32>,
@@ -112,6 +114,7 @@ impl<'r, T: Deref<Target = Table>> Decision<'r, T> {
                 host_header_rule: outcome.host_header_rule,
                 sni_rule: outcome.sni_rule,
                 port_rule: outcome.port_rule,
+                ttl: outcome.ttl,
                 request_host: request.host,
                 default_port: request.scheme.default_port(),
             }),
@@ -153,6 +156,7 @@ pub struct Selection<'r, T: Deref<Target = Table>> {
     host_header_rule: Option<u32>,
     sni_rule: Option<u32>,
     port_rule: Option<u32>,
+    ttl: u32,
     request_host: &'r str,
     default_port: u16,
 }
@@ -241,6 +245,12 @@ impl<'r, T: Deref<Target = Table>> Selection<'r, T> {
             return sni;
         }
         host_without_port(self.host_header())
+    }
+
+    /// The DNS TTL in seconds for this answer, after custom rules (what a
+    /// DNS-only load balancer answers with).
+    pub fn ttl(&self) -> u32 {
+        self.ttl
     }
 
     /// Whether the fallback pool served, every candidate pool having been

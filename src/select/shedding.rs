@@ -95,6 +95,7 @@ mod tests {
             enabled: true,
             monitor: None,
             monitor_group: None,
+            group: None,
             minimum_origins: 1,
             origins: 0..0,
             enabled_origins: 0,

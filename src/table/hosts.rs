@@ -118,10 +118,14 @@ pub(crate) fn strip_port(host: &str) -> &str {
 }
 
 /// Exact names and wildcard domains, each mapped to its resolved route.
+///
+/// A name whose record leads nowhere (a CNAME to a host outside the
+/// account) is kept with no route: it still shadows less specific
+/// wildcards, as the DNS record it stands for would.
 pub(crate) struct HostIndex {
-    exact: HashMap<Box<[u8]>, Route, ahash::RandomState>,
+    exact: HashMap<Box<[u8]>, Option<Route>, ahash::RandomState>,
     /// Keyed by the wildcard's domain: `*.example.com` is `example.com`.
-    wildcard: HashMap<Box<[u8]>, Route, ahash::RandomState>,
+    wildcard: HashMap<Box<[u8]>, Option<Route>, ahash::RandomState>,
 }
 
 impl HostIndex {
@@ -132,11 +136,11 @@ impl HostIndex {
         }
     }
 
-    pub(crate) fn insert_exact(&mut self, name: &str, route: Route) {
+    pub(crate) fn insert_exact(&mut self, name: &str, route: Option<Route>) {
         self.exact.insert(name.as_bytes().into(), route);
     }
 
-    pub(crate) fn insert_wildcard(&mut self, domain: &str, route: Route) {
+    pub(crate) fn insert_wildcard(&mut self, domain: &str, route: Option<Route>) {
         self.wildcard.insert(domain.as_bytes().into(), route);
     }
 
@@ -146,7 +150,7 @@ impl HostIndex {
     #[inline]
     pub(crate) fn lookup(&self, host: &[u8]) -> Option<(Route, HostMatch)> {
         if let Some(route) = self.exact.get(host) {
-            return Some((*route, HostMatch::Exact));
+            return route.map(|route| (route, HostMatch::Exact));
         }
         if self.wildcard.is_empty() {
             return None;
@@ -155,19 +159,20 @@ impl HostIndex {
         while let Some(dot) = rest.iter().position(|&b| b == b'.') {
             rest = &rest[dot + 1..];
             if let Some(route) = self.wildcard.get(rest) {
-                return Some((*route, HostMatch::Wildcard { suffix_len: rest.len() }));
+                return route.map(|route| (route, HostMatch::Wildcard { suffix_len: rest.len() }));
             }
         }
         None
     }
 
+    /// Names and wildcard domains that route to a load balancer.
     pub(crate) fn len(&self) -> usize {
-        self.exact.len() + self.wildcard.len()
+        self.exact.values().chain(self.wildcard.values()).filter(|route| route.is_some()).count()
     }
 
     /// Bytes held by the index: entries and keys.
     pub(crate) fn heap_bytes(&self) -> usize {
-        let entry = core::mem::size_of::<(Box<[u8]>, Route)>() + 1;
+        let entry = core::mem::size_of::<(Box<[u8]>, Option<Route>)>() + 1;
         let keys: usize = self.exact.keys().chain(self.wildcard.keys()).map(|k| k.len()).sum();
         (self.exact.capacity() + self.wildcard.capacity()) * entry + keys
     }
@@ -199,9 +204,11 @@ mod tests {
     fn exact_beats_wildcard_and_specific_wildcards_win() {
         let lb = |i| Route { load_balancer: LoadBalancerId(i), enabled: true, via_cname: false };
         let mut index = HostIndex::new();
-        index.insert_exact("www.example.com", lb(0));
-        index.insert_wildcard("example.com", lb(1));
-        index.insert_wildcard("b.example.com", lb(2));
+        index.insert_exact("www.example.com", Some(lb(0)));
+        index.insert_exact("nowhere.example.com", None);
+        index.insert_wildcard("example.com", Some(lb(1)));
+        index.insert_wildcard("b.example.com", Some(lb(2)));
+        assert_eq!(index.lookup(b"nowhere.example.com"), None, "a record leading nowhere shadows the wildcard");
         assert_eq!(index.lookup(b"www.example.com"), Some((lb(0), HostMatch::Exact)));
         assert_eq!(index.lookup(b"x.example.com").unwrap().0, lb(1));
         assert_eq!(index.lookup(b"a.b.example.com").unwrap().0, lb(2));

@@ -16,7 +16,6 @@ use core::ops::Range;
 use hashbrown::HashMap;
 
 use crate::compile::Diagnostic;
-use crate::compile::condition::CompiledCondition;
 use crate::config::Monitor;
 use crate::geo::{Coordinates, CountryCode, PopCode, Region};
 use crate::select::{HashRanking, Position};
@@ -57,6 +56,10 @@ dense_id! {
 dense_id! {
     /// A monitor's position in a [`Table`].
     MonitorId
+}
+dense_id! {
+    /// A monitor group's position in a [`Table`].
+    MonitorGroupId
 }
 
 /// Weights are kept as integers: `weight × WEIGHT_SCALE`.
@@ -170,6 +173,8 @@ pub struct PoolEntry {
     pub(crate) enabled: bool,
     pub(crate) monitor: Option<MonitorId>,
     pub(crate) monitor_group: Option<Box<str>>,
+    /// The compiled monitor group named by `monitor_group`.
+    pub(crate) group: Option<MonitorGroupId>,
     pub(crate) minimum_origins: u32,
     pub(crate) origins: Range<u32>,
     /// Origins that are enabled: a pool without a monitor is healthy while
@@ -213,6 +218,10 @@ impl PoolEntry {
     /// The pool's monitor.
     pub fn monitor(&self) -> Option<MonitorId> {
         self.monitor
+    }
+    /// The pool's monitor group, when it has one instead of a monitor.
+    pub fn monitor_group(&self) -> Option<MonitorGroupId> {
+        self.group
     }
     /// How many origins must be healthy for the pool to take traffic.
     pub fn minimum_origins(&self) -> u32 {
@@ -330,6 +339,52 @@ impl MonitorEntry {
     }
 }
 
+/// A monitor group, as compiled: its members in configuration order.
+#[derive(Clone, Debug)]
+pub struct MonitorGroupEntry {
+    pub(crate) id: Box<str>,
+    pub(crate) members: Box<[MonitorGroupMemberEntry]>,
+}
+
+impl MonitorGroupEntry {
+    /// The group's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// The members, in configuration order (disabled ones included).
+    pub fn members(&self) -> &[MonitorGroupMemberEntry] {
+        &self.members
+    }
+}
+
+/// One monitor's place in a compiled monitor group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MonitorGroupMemberEntry {
+    pub(crate) monitor: MonitorId,
+    pub(crate) enabled: bool,
+    pub(crate) monitoring_only: bool,
+    pub(crate) must_be_healthy: bool,
+}
+
+impl MonitorGroupMemberEntry {
+    /// The member monitor.
+    pub fn monitor(&self) -> MonitorId {
+        self.monitor
+    }
+    /// A disabled member neither probes nor votes.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+    /// The member probes and reports but does not vote.
+    pub fn monitoring_only(&self) -> bool {
+        self.monitoring_only
+    }
+    /// A failure of this member alone makes the origin unhealthy.
+    pub fn must_be_healthy(&self) -> bool {
+        self.must_be_healthy
+    }
+}
+
 /// Pool ids in failover order.
 pub(crate) type PoolList = Box<[PoolId]>;
 
@@ -443,7 +498,7 @@ pub(crate) struct RuleEntry {
     pub(crate) index: u32,
     pub(crate) name: Box<str>,
     /// `None`: the empty condition, always true.
-    pub(crate) condition: Option<CompiledCondition>,
+    pub(crate) condition: Option<crate::expr::Condition>,
     pub(crate) terminates: bool,
     pub(crate) action: RuleAction,
 }
@@ -515,7 +570,7 @@ impl LoadBalancerEntry {
 pub(crate) struct OriginRuleEntry {
     /// Position in the account's `origin_rules` list.
     pub(crate) index: u32,
-    pub(crate) condition: CompiledCondition,
+    pub(crate) condition: crate::expr::Condition,
     pub(crate) host_header: Option<Box<str>>,
     pub(crate) sni: Option<Box<str>>,
     pub(crate) port: Option<u16>,
@@ -530,6 +585,7 @@ pub(crate) struct OriginRuleEntry {
 /// [`Router`](crate::Router) own tables and health for you.
 pub struct Table {
     pub(crate) monitors: Box<[MonitorEntry]>,
+    pub(crate) monitor_groups: Box<[MonitorGroupEntry]>,
     pub(crate) pools: Box<[PoolEntry]>,
     pub(crate) origins: Box<[OriginEntry]>,
     pub(crate) load_balancers: Box<[LoadBalancerEntry]>,
@@ -595,6 +651,27 @@ impl Table {
     /// The monitors, indexed by [`MonitorId`].
     pub fn monitors(&self) -> &[MonitorEntry] {
         &self.monitors
+    }
+
+    /// A monitor.
+    ///
+    /// # Panics
+    /// When `id` belongs to another table and is out of range.
+    pub fn monitor(&self, id: MonitorId) -> &MonitorEntry {
+        &self.monitors[id.index()]
+    }
+
+    /// The monitor groups, indexed by [`MonitorGroupId`].
+    pub fn monitor_groups(&self) -> &[MonitorGroupEntry] {
+        &self.monitor_groups
+    }
+
+    /// A monitor group.
+    ///
+    /// # Panics
+    /// When `id` belongs to another table and is out of range.
+    pub fn monitor_group(&self, id: MonitorGroupId) -> &MonitorGroupEntry {
+        &self.monitor_groups[id.index()]
     }
 
     /// Things that compile but are probably not what was meant (a pool

@@ -63,7 +63,8 @@ const BYTES_FIELDS: [Field; 13] = [
 /// An `Array<String>`: an array field or a map lookup.
 fn array() -> impl Strategy<Value = Value> {
     prop_oneof![
-        select(vec![Field::HeadersNames, Field::HeadersValues, Field::UriArgsNames, Field::UriArgsValues]).prop_map(field),
+        select(vec![Field::HeadersNames, Field::HeadersValues, Field::UriArgsNames, Field::UriArgsValues])
+            .prop_map(field),
         (select(vec![Field::Headers, Field::UriArgs, Field::Cookies]), prop_oneof![bytes(), Just(b"x-a".to_vec())])
             .prop_map(|(map, key)| index(field(map), Index::Key(key))),
     ]
@@ -87,7 +88,10 @@ fn bytes_call(inner: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
             call(Function::Substring, args)
         }),
         (inner.clone(), bytes()).prop_map(|(v, set)| call(Function::RemoveBytes, vec![Arg::Value(v), Arg::Bytes(set)])),
-        (inner, proptest::collection::vec(prop_oneof![bytes().prop_map(Arg::Bytes), any::<i64>().prop_map(Arg::Int)], 0..3))
+        (
+            inner,
+            proptest::collection::vec(prop_oneof![bytes().prop_map(Arg::Bytes), any::<i64>().prop_map(Arg::Int)], 0..3)
+        )
             .prop_map(|(v, rest)| {
                 let mut args = vec![Arg::Value(v)];
                 args.extend(rest);
@@ -163,7 +167,11 @@ fn int_test() -> impl Strategy<Value = Test> {
     ];
     prop_oneof![
         (order_op(), any::<i64>()).prop_map(|(op, n)| Test { op, rhs: Rhs::Int(n), span: S }),
-        proptest::collection::vec(item, 0..4).prop_map(|items| Test { op: CmpOp::In, rhs: Rhs::IntSet(items), span: S }),
+        proptest::collection::vec(item, 0..4).prop_map(|items| Test {
+            op: CmpOp::In,
+            rhs: Rhs::IntSet(items),
+            span: S
+        }),
     ]
 }
 
@@ -294,15 +302,63 @@ fn with_request<R>(parts: &RequestParts, f: impl FnOnce(&Context<'_, '_>) -> R) 
 }
 
 const TOKENS: &[&str] = &[
-    "http.host", "ip.src", "ssl", "http.request.headers", "http.request.uri.args.names", "[", "]", "[*]", "[0]",
-    "(", ")", "{", "}", "\"a\"", "r#\"x\"#", "1", "-1", "..", "1.2.3.4", "::1", "/24", "eq", "==", "!=", "<", "in",
-    "contains", "matches", "wildcard", "strict", "and", "or", "xor", "not", "!", "&&", "||", "^^", "any", "all",
-    "lower", "len", "concat", "url_decode", "substring", ",", "\"", "\\", "$x", "&", "é", "\t", "0x", "010",
+    "http.host",
+    "ip.src",
+    "ssl",
+    "http.request.headers",
+    "http.request.uri.args.names",
+    "[",
+    "]",
+    "[*]",
+    "[0]",
+    "(",
+    ")",
+    "{",
+    "}",
+    "\"a\"",
+    "r#\"x\"#",
+    "1",
+    "-1",
+    "..",
+    "1.2.3.4",
+    "::1",
+    "/24",
+    "eq",
+    "==",
+    "!=",
+    "<",
+    "in",
+    "contains",
+    "matches",
+    "wildcard",
+    "strict",
+    "and",
+    "or",
+    "xor",
+    "not",
+    "!",
+    "&&",
+    "||",
+    "^^",
+    "any",
+    "all",
+    "lower",
+    "len",
+    "concat",
+    "url_decode",
+    "substring",
+    ",",
+    "\"",
+    "\\",
+    "$x",
+    "&",
+    "é",
+    "\t",
+    "0x",
+    "010",
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
-
     /// Printing a tree and parsing the output gives the same tree.
     #[test]
     fn print_then_parse_is_identity(tree in expr()) {
@@ -394,10 +450,7 @@ fn generated_trees_are_printable() {
         vec![
             Expr::Not(Box::new(Expr::Logical(
                 LogicalOp::And,
-                vec![
-                    Expr::Compare(compare(field(Field::Ssl), None)),
-                    Expr::Compare(compare(field(Field::Ssl), None)),
-                ],
+                vec![Expr::Compare(compare(field(Field::Ssl), None)), Expr::Compare(compare(field(Field::Ssl), None))],
             ))),
             Expr::Compare(compare(
                 field(Field::UriPath),
