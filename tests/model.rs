@@ -696,10 +696,10 @@ proptest! {
                     // hash steering with a client IP is stable.
                     if r.ip.is_some() && s.pool().origin_policy() == lbsteer::table::OriginPolicy::Hash {
                         let again = table.select(&request, &view, &mut FastRng::new(99));
-                        if let Ok(Decision::Origin(again)) = again {
-                            if again.pool_id() == s.pool_id() {
-                                prop_assert_eq!(again.origin_id(), s.origin_id());
-                            }
+                        if let Ok(Decision::Origin(again)) = again
+                            && again.pool_id() == s.pool_id()
+                        {
+                            prop_assert_eq!(again.origin_id(), s.origin_id());
                         }
                     }
                 }
