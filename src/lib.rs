@@ -86,10 +86,14 @@
 //! | `expected_body` | ASCII case-insensitive, searched within the first 10 KB of the body |
 //! | a monitor group with no voting member | never marks an origin unhealthy |
 //! | probe RTT for `dynamic_latency` | an exponentially weighted moving average per pool and region, α = 0.2, from passing probes of voting monitors |
+//! | a request with a country but no region | the region comes from a bundled country → region table ([`geo`]); the United States and Canada, split between WNAM and ENAM, count as ENAM; a region the host sets always wins |
+//! | `random` pool steering when only weight-0 pools remain | they serve, in list order (weight 0 is never drawn while a weighted pool remains) |
 //! | `dynamic_latency` with partial RTT data | pools with an RTT for the request's region first, lowest first; then the others in failover order |
-//! | `proximity` distance | great-circle; pools without coordinates come after every located pool, in list order |
-//! | least outstanding requests / connections | lowest `(count + 1) / weight`; ties in list order |
-//! | `hash` origin steering | weighted rendezvous hashing of the client IP: the same client gets the same origin on every node and across reloads while the origin set is unchanged; removing an origin moves only its clients |
+//! | `proximity` distance | great-circle; pools without coordinates come after every located pool, in list order; a request without coordinates uses list order |
+//! | least outstanding requests / connections | lowest `(count + 1) / weight`; ties in list order; weight-0 pools last |
+//! | `hash` origin steering | weighted rendezvous hashing of the client IP over 16,384 buckets: the same client gets the same origin on every node and across reloads while the origin set is unchanged; removing an origin (or its going down) moves only its clients; no client IP: weighted random |
+//! | load shedding `hash` | a share of the client-IP hash space, salted per pool; without a client IP, a random draw; `session_percent` (existing affinity sessions) tests the same hash, so equal percentages shed the same clients |
+//! | a request shed by every candidate pool | the fallback pool, which never sheds |
 //! | `Host` header: origin `header.Host` against an Origin Rule's `host_header` | the origin's setting wins |
 //! | port: origin `port` against an Origin Rule's `origin.port` | a non-zero origin port wins, then the rule's port, then the scheme's default |
 //! | a load balancer and a CNAME record of the same name | the load balancer, unless it is disabled |
@@ -125,6 +129,7 @@ pub mod router;
 #[cfg(feature = "std")]
 pub mod scenario;
 pub mod select;
+mod sync;
 pub mod table;
 
 pub use compile::{BuildError, ConfigPath, Diagnostic, ErrorKind};

@@ -77,15 +77,23 @@ fn requests() -> Vec<(&'static str, Request<'static>)> {
         ("geo by country", Request::new("geo.example.com").country("FR").client_ip(ip)),
         ("geo by region", Request::new("geo.example.com").region("WEU").client_ip(ip)),
         ("geo default", Request::new("geo.example.com").region("OC")),
+        ("geo, region from the country", Request::new("geo.example.com").country("DE").client_ip(ip)),
+        ("geo, split country", Request::new("geo.example.com").country("US")),
         ("random pools", Request::new("random.example.com")),
         ("dynamic latency", Request::new("latency.example.com").region("WNAM")),
+        ("dynamic latency, region from the country", Request::new("latency.example.com").country("MX")),
+        ("dynamic latency, no data for the region", Request::new("latency.example.com").region("SAS")),
         ("proximity", Request::new("near.example.com").coordinates(48.8, 2.3)),
+        ("proximity without coordinates", Request::new("near.example.com")),
         ("least outstanding pools", Request::new("lor.example.com")),
         ("least connections pools", Request::new("lc.example.com")),
         ("hash origins with an IP", Request::new("geo.example.com").region("WEU").client_ip(ip)),
         ("hash origins without an IP", Request::new("geo.example.com").region("WEU")),
         ("pool set response", Request::new("sets.example.com").country("US")),
         ("pool set steering", Request::new("sets.example.com").region("WEU").client_ip(ip)),
+        ("pool set, region from the country", Request::new("sets.example.com").country("FR")),
+        ("shedding by hash", Request::new("lc.example.com").client_ip(ip)),
+        ("shedding by hash without a client IP", Request::new("lc.example.com")),
         ("fallback, failing open", Request::new("down.example.com")),
         ("header source", Request::new("off.example.com").header_source(&Headers)),
         ("rule on a lent header", Request::new("rules.example.com").header_source(&Headers)),
@@ -153,6 +161,64 @@ fn table_select_never_allocates() {
         let plain = [true; 16];
         assert_eq!(measure(|| table.select(&request, &plain[..], &mut rng).is_ok()), 0, "{name} with bool health");
     }
+}
+
+/// An account with pools large enough for the precomputed `hash` ranking
+/// and cumulative weights (more than 16 origins).
+fn large_account() -> String {
+    let origins = |prefix: &str| {
+        (0..40)
+            .map(|i| {
+                let weight = [1.0, 0.5, 0.25][i % 3];
+                format!(r#"{{"name":"{prefix}{i}","address":"10.{}.0.{i}","weight":{weight}}}"#, prefix.len())
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    format!(
+        r#"{{"monitors":[{{"id":"m"}}],
+            "pools":[{{"id":"h","name":"h","monitor":"m","origin_steering":{{"policy":"hash"}},"origins":[{}]}},
+                     {{"id":"r","name":"r","monitor":"m","origins":[{}]}},
+                     {{"id":"fb","name":"fb","origins":[{{"name":"f","address":"192.0.2.99"}}]}}],
+            "load_balancers":[{{"name":"hash.example.com","default_pools":["h"],"fallback_pool":"fb"}},
+                              {{"name":"random.example.com","default_pools":["r"],"fallback_pool":"fb"}}]}}"#,
+        origins("h"),
+        origins("rr")
+    )
+}
+
+#[test]
+fn large_pools_never_allocate() {
+    let table = Table::compile(&lbsteer::Account::from_json(&large_account()).unwrap()).unwrap();
+    assert!(table.pools().iter().take(2).all(|p| p.precomputed_bytes() > 0), "precomputed");
+    let mut registry = HealthRegistry::new();
+    let health = registry.bind(&table);
+    registry.set_all(Status::Healthy);
+    let mut rng = FastRng::new(3);
+    let clients: Vec<std::net::IpAddr> = (0..64u32).map(|i| std::net::IpAddr::from((i * 7919).to_be_bytes())).collect();
+    let mut check = |what: &str| {
+        for (i, client) in clients.iter().enumerate() {
+            let hash = Request::new("hash.example.com").client_ip(*client);
+            assert_eq!(measure(|| table.select(&hash, &health, &mut rng).is_ok()), 0, "hash, {what}, client {i}");
+        }
+        let random = Request::new("random.example.com");
+        assert_eq!(measure(|| table.select(&random, &health, &mut rng).is_ok()), 0, "random, {what}");
+        let no_ip = Request::new("hash.example.com");
+        assert_eq!(measure(|| table.select(&no_ip, &health, &mut rng).is_ok()), 0, "hash without IP, {what}");
+    };
+    check("all healthy");
+    // Some origins down: the ranking walks past them, random draws reject them.
+    for i in (0..40).step_by(3) {
+        registry.set_status("h", &format!("h{i}"), Status::Unhealthy).unwrap();
+        registry.set_status("r", &format!("rr{i}"), Status::Unhealthy).unwrap();
+    }
+    check("a third down");
+    // Nearly all down: whole-pool ranking and the exact scan after rejections.
+    for i in 0..39 {
+        registry.set_status("h", &format!("h{i}"), Status::Unhealthy).unwrap();
+        registry.set_status("r", &format!("rr{i}"), Status::Unhealthy).unwrap();
+    }
+    check("all but one down");
 }
 
 #[test]

@@ -28,3 +28,27 @@ fn heap_bytes_matches_a_counting_allocator() {
         assert!(error < 0.01, "{n} hostnames: heap_bytes {reported} but the table holds {held} bytes");
     }
 }
+
+#[test]
+fn heap_bytes_counts_what_steering_precomputes() {
+    // A `hash` pool large enough for a precomputed ranking and a `random`
+    // one with cumulative weights, beside the generated account's shapes.
+    let origins = |n: usize, p: &str| {
+        (0..n).map(|i| format!(r#"{{"name": "{p}{i}", "address": "10.9.{i}.1"}}"#)).collect::<Vec<_>>().join(",")
+    };
+    let json = format!(
+        r#"{{"pools": [
+            {{"id": "h", "name": "h", "origin_steering": {{"policy": "hash"}}, "origins": [{}]}},
+            {{"id": "r", "name": "r", "origin_steering": {{"policy": "random"}}, "origins": [{}]}}],
+          "load_balancers": [{{"name": "www.example.com", "default_pools": ["h", "r"], "fallback_pool": "r"}}]}}"#,
+        origins(40, "h"),
+        origins(12, "r")
+    );
+    let account = Account::from_json(&json).unwrap();
+    let (table, held) = held_bytes(|| Table::compile(&account).unwrap());
+    let precomputed: usize = table.pools().iter().map(|p| p.precomputed_bytes()).sum();
+    assert!(precomputed > 100_000, "the hash pool has its ranking: {precomputed} bytes");
+    let reported = table.heap_bytes() as u64;
+    println!("precomputed steering: heap_bytes {reported}, counted {held}");
+    assert!(reported.abs_diff(held) as f64 / (held as f64) < 0.01, "heap_bytes {reported}, held {held}");
+}

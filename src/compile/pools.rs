@@ -11,6 +11,7 @@ use super::error::{ConfigPath, Diagnostics, ErrorKind};
 use super::names::parse_hostname;
 use crate::config::{Monitor, MonitorGroup, MonitorType, OriginSteeringPolicy, Pool, SheddingPolicy};
 use crate::geo::{Coordinates, Region};
+use crate::select::{build_cumulative_weights, build_hash_ranking};
 use crate::table::{
     MonitorEntry, MonitorGroupEntry, MonitorGroupId, MonitorGroupMemberEntry, MonitorId, OriginEntry, OriginPolicy,
     PoolEntry, PoolId, Shedding, scale_weight,
@@ -458,7 +459,21 @@ pub(super) fn compile_pools<'a>(pools: &'a [Pool], monitors: &Monitors<'_>, diag
             origin_policy,
             shedding,
             coordinates,
+            position: coordinates.map(Into::into),
             check_regions: check_regions.into(),
+            // Precomputed for origin steering (`select::origins`): `hash`
+            // ranks large pools ahead of time; weighted random (also `hash`
+            // without a client IP) draws from running sums.
+            hash_ranking: match origin_policy {
+                OriginPolicy::Hash => build_hash_ranking(&out.origins[first_origin as usize..]),
+                _ => None,
+            },
+            cumulative_weights: match origin_policy {
+                OriginPolicy::Random | OriginPolicy::Hash => {
+                    build_cumulative_weights(&out.origins[first_origin as usize..])
+                }
+                _ => None,
+            },
         });
     }
     out

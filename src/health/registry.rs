@@ -1,13 +1,13 @@
 //! The health registry: state per stable identity, bound to each table.
 
 use alloc::boxed::Box;
-use alloc::sync::Arc;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::Ordering::Relaxed;
 
 use super::{HealthView, PoolStatus, Status};
 use crate::geo::Region;
 use crate::hash::Map;
+use crate::sync::{Arc, AtomicBool, AtomicU8, AtomicU32, AtomicU64};
 use crate::table::{OriginId, PoolId, Table};
 
 /// "No measurement" in an RTT slot.

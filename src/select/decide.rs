@@ -2,16 +2,16 @@
 
 use super::origins::{HealthMode, pick_origin};
 use super::pools::PoolOrder;
+use super::shedding::{Traffic, sheds};
 use super::{Outcome, Picked, RandomSource, Responder, SelectError};
 use crate::explain::{Candidates, Skip, Step, Tracer};
 use crate::expr::Context;
 use crate::geo::{CountryCode, PopCode, Region};
-use crate::hash;
 use crate::health::HealthView;
 use crate::request::Request;
 use crate::table::{
-    AffinityAttributes, AffinityMode, HostKey, Overrides, PoolEntry, PoolId, PoolList, PoolPolicy, PoolSetAction,
-    PoolSetEntry, PoolWeights, RuleAction, Settings, Table, Topology, find_geo,
+    AffinityAttributes, AffinityMode, HostKey, Overrides, PoolId, PoolList, PoolPolicy, PoolSetAction, PoolSetEntry,
+    PoolWeights, RuleAction, Settings, Table, Topology, find_geo,
 };
 
 /// The settings in effect for one request: the load balancer's, with the
@@ -150,9 +150,12 @@ impl<'t> Effective<'t> {
     }
 }
 
-/// The request's region: as given by the host.
+/// The request's region: as the host gave it, else the region of the
+/// request's country from the bundled table (the United States and Canada,
+/// split between two regions, count as ENAM).
+#[inline]
 pub(crate) fn request_region(request: &Request<'_>) -> Option<Region> {
-    request.region
+    request.region.or_else(|| request.country.and_then(CountryCode::region))
 }
 
 impl Topology {
@@ -165,19 +168,6 @@ impl Topology {
             self.regions.as_deref().is_none_or(|list| request_region(request).is_some_and(|r| list.contains(&r)));
         pops && countries && regions
     }
-}
-
-/// Whether load shedding passes this request on from `pool`.
-fn shed<R: RandomSource + ?Sized>(pool: &PoolEntry, request: &Request<'_>, rng: &mut R) -> bool {
-    let shedding = pool.shedding;
-    if shedding.default_threshold == 0 {
-        return false;
-    }
-    let draw = match (shedding.default_by_hash, request.client_ip) {
-        (true, Some(ip)) => hash::mix64(hash::ip_key(ip) ^ shedding.salt) >> 32,
-        _ => rng.next_u64() >> 32,
-    };
-    draw < shedding.default_threshold
 }
 
 pub(crate) fn decide<H, R, T>(
@@ -291,7 +281,7 @@ where
     trace.step(Step::Candidates { from, count: candidates.len() });
     let mut order = PoolOrder::new(candidates, policy);
     while let Some(pool) = order.next(table, effective.weights, request, health, rng, trace) {
-        if shed(table.pool(pool), request, rng) {
+        if sheds(table.pool(pool), request, Traffic::New, rng) {
             trace.step(Step::PoolSkipped { pool, reason: Skip::Shed });
             continue;
         }

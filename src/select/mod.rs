@@ -11,6 +11,7 @@ pub(crate) mod decide;
 mod origins;
 mod pools;
 mod rng;
+mod shedding;
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -18,6 +19,8 @@ use core::ops::Deref;
 
 #[cfg(feature = "std")]
 pub(crate) use decide::decide;
+pub(crate) use origins::{HashRanking, build_cumulative_weights, build_hash_ranking};
+pub(crate) use pools::Position;
 #[cfg(feature = "std")]
 pub(crate) use rng::wyrand_step;
 pub use rng::{FastRng, RandomSource};

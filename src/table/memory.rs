@@ -139,7 +139,12 @@ impl HeapSize for MonitorGroupEntry {
 
 impl HeapSize for PoolEntry {
     fn heap_size(&self) -> usize {
-        self.id.heap_size() + self.name.heap_size() + self.monitor_group.heap_size() + self.check_regions.heap_size()
+        self.id.heap_size()
+            + self.name.heap_size()
+            + self.monitor_group.heap_size()
+            + self.check_regions.heap_size()
+            // The hash ranking and cumulative weights: flat arrays.
+            + self.precomputed_bytes()
     }
 }
 

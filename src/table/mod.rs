@@ -19,6 +19,7 @@ use hashbrown::HashMap;
 use crate::compile::Diagnostic;
 use crate::config::Monitor;
 use crate::geo::{Coordinates, CountryCode, PopCode, Region};
+use crate::select::{HashRanking, Position};
 
 pub(crate) use hosts::{HostIndex, HostKey, Route};
 pub use hosts::{HostMatch, MAX_HOSTNAME_LEN};
@@ -66,9 +67,14 @@ dense_id! {
 pub(crate) const WEIGHT_SCALE: f64 = 10_000.0;
 
 /// A weight in 0..=1 as an integer in `0..=WEIGHT_SCALE`; out-of-range and
-/// non-finite values (rejected by the compiler) clamp.
+/// non-finite values (rejected by the compiler) clamp. A positive weight
+/// never becomes 0 (which would mean "no traffic"): below one unit it
+/// rounds up to 1.
 pub(crate) fn scale_weight(weight: f64) -> u32 {
-    if weight.is_finite() { libm::round(weight.clamp(0.0, 1.0) * WEIGHT_SCALE) as u32 } else { 0 }
+    if !weight.is_finite() || weight <= 0.0 {
+        return 0;
+    }
+    (libm::round(weight.min(1.0) * WEIGHT_SCALE) as u32).max(1)
 }
 
 /// How a pool is chosen.
@@ -181,7 +187,15 @@ pub struct PoolEntry {
     pub(crate) origin_policy: OriginPolicy,
     pub(crate) shedding: Shedding,
     pub(crate) coordinates: Option<Coordinates>,
+    /// `coordinates`, prepared for proximity steering.
+    pub(crate) position: Option<Position>,
     pub(crate) check_regions: Box<[Region]>,
+    /// `hash` steering over a large pool: each client-IP bucket's
+    /// best-ranked selectable origins (see `select::origins`).
+    pub(crate) hash_ranking: Option<HashRanking>,
+    /// Weighted random over a large pool: running sums of the selectable
+    /// origins' weights.
+    pub(crate) cumulative_weights: Option<Box<[u32]>>,
 }
 
 impl PoolEntry {
@@ -229,6 +243,15 @@ impl PoolEntry {
     /// The regions the pool's monitor probes from; empty means all.
     pub fn check_regions(&self) -> &[Region] {
         &self.check_regions
+    }
+    /// Heap bytes of what the compiler precomputed for origin steering: the
+    /// ranking of a `hash` pool of more than 16 selectable origins (128 KiB:
+    /// 16,384 client-IP buckets × 4 origins × 2 bytes), and the cumulative
+    /// weights of a `random` or `hash` pool of more than 8 origins (4 bytes
+    /// per origin).
+    pub fn precomputed_bytes(&self) -> usize {
+        self.hash_ranking.as_ref().map_or(0, |r| core::mem::size_of_val(&**r))
+            + self.cumulative_weights.as_ref().map_or(0, |c| core::mem::size_of_val(&**c))
     }
 }
 
@@ -692,3 +715,20 @@ const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<Table>();
 };
+
+#[cfg(test)]
+mod tests {
+    use super::scale_weight;
+
+    #[test]
+    fn weights_scale_and_positive_ones_stay_positive() {
+        assert_eq!(scale_weight(1.0), 10_000);
+        assert_eq!(scale_weight(0.25), 2_500);
+        assert_eq!(scale_weight(0.01), 100);
+        assert_eq!(scale_weight(0.0), 0);
+        assert_eq!(scale_weight(0.000_01), 1, "tiny, but not 0: it still gets traffic");
+        assert_eq!(scale_weight(-1.0), 0);
+        assert_eq!(scale_weight(2.0), 10_000);
+        assert_eq!(scale_weight(f64::NAN), 0);
+    }
+}
