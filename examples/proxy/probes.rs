@@ -133,24 +133,23 @@ async fn perform(probe: &Probe) -> Result<(Observed, Duration), Failure> {
     let method = Method::from_bytes(probe.method().as_bytes()).map_err(|_| Failure::Other)?;
     let (mut address, mut port) = (probe.address().to_owned(), probe.port());
     let (mut host, mut path) = (probe.host_header().to_owned(), probe.path().to_owned());
-    let mut redirected = false;
-    for hop in 0..=MAX_REDIRECTS {
+    let mut redirects = 0;
+    loop {
         let response = exchange(probe, &method, &address, port, &host, &path).await?;
         let rtt = started.elapsed();
         let status = response.status();
         if probe.follow_redirects()
             && status.is_redirection()
-            && hop < MAX_REDIRECTS
+            && redirects < MAX_REDIRECTS
             && let Some(next) = redirect_target(&response, &address, port)
         {
             (address, port, host, path) = next;
-            redirected = true;
+            redirects += 1;
             continue;
         }
         let body = read_body(response.into_body(), probe.body_limit()).await;
-        return Ok((Observed::Http { status: status.as_u16(), body, redirected }, rtt));
+        return Ok((Observed::Http { status: status.as_u16(), body, redirected: redirects > 0 }, rtt));
     }
-    unreachable!("the last hop returns")
 }
 
 /// One HTTP/1.1 exchange on a new connection.

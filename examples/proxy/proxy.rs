@@ -314,7 +314,10 @@ impl Target {
             Err(_) => format!("{address}:{port}"),
         };
         // Plain HTTP to origins: `selection.sni()` is the server name a TLS
-        // connector would send.
+        // connector would send. `least_connections` steering would also
+        // want `selection.open_connection()` held per upstream connection;
+        // the pooled client hides its connections, so this example feeds
+        // only `least_outstanding_requests` (through `begin_request`).
         Ok(Target {
             pool: selection.pool().id().to_owned(),
             origin: selection.origin().name().to_owned(),
