@@ -59,7 +59,7 @@ pub trait HeaderSource {
 #[derive(Clone, Copy)]
 enum Headers<'a> {
     Pairs(&'a [(&'a str, &'a str)]),
-    Source(&'a dyn HeaderSource),
+    Source(&'a (dyn HeaderSource + Sync)),
 }
 
 /// What the host knows about one request, borrowed for the duration of a
@@ -187,8 +187,10 @@ impl<'a> Request<'a> {
         self
     }
 
-    /// Sets the headers from the host's own header map.
-    pub fn header_source(mut self, headers: &'a dyn HeaderSource) -> Self {
+    /// Sets the headers from the host's own header map. It must be `Sync`
+    /// (header maps are), so that a `Request` is `Send + Sync` and can be
+    /// held across an `.await`.
+    pub fn header_source(mut self, headers: &'a (dyn HeaderSource + Sync)) -> Self {
         self.headers = Headers::Source(headers);
         self
     }
@@ -335,6 +337,11 @@ impl<'a> Request<'a> {
         self.query.split('&').filter(|arg| !arg.is_empty()).map(|arg| arg.split_once('=').unwrap_or((arg, "")))
     }
 }
+
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Request<'static>>();
+};
 
 /// Splits a `Cookie` header value into `(name, value)` pairs, trimming the
 /// spaces around each pair and a pair of double quotes around a value.
