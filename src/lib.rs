@@ -132,12 +132,14 @@ pub mod select;
 mod sync;
 pub mod table;
 
+pub use select::affinity;
+
 pub use compile::{BuildError, ConfigPath, Diagnostic, ErrorKind};
 pub use config::Account;
 pub use explain::Explanation;
 pub use request::{HeaderSource, Request, Scheme};
 #[cfg(feature = "std")]
-pub use router::{ConfigError, Router, Snapshot};
+pub use router::{ConfigError, Router, SharedSessionStore, Snapshot};
 pub use select::{Decision, FastRng, RandomSource, Response, SelectError, Selection};
 pub use table::Table;
 
