@@ -393,6 +393,35 @@ impl AffinityConfig {
     pub fn retry_on(&self) -> &RetryStatuses {
         &self.retry_statuses
     }
+
+    /// Reads a cookie value as a token: `Some` when it is well-formed and
+    /// its tag verifies under the current (or previous) key. The decision
+    /// then also checks the load balancer, the expiry and the origin.
+    /// Allocates nothing; never panics.
+    pub fn read_token(&self, value: &[u8]) -> Option<TokenInfo> {
+        let (token, previous_key) = Token::verify(value, &self.key, self.previous_key.as_ref()).ok()?;
+        Some(TokenInfo {
+            issued: u64::from(token.issued),
+            load_balancer: token.load_balancer,
+            origin: token.origin,
+            previous_key,
+        })
+    }
+}
+
+/// What a verified token says (see [`AffinityConfig::read_token`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenInfo {
+    /// When it was issued, Unix seconds.
+    pub issued: u64,
+    /// The load balancer's identity: a stable hash of its name
+    /// ([`LoadBalancerEntry::identity`](crate::table::LoadBalancerEntry::identity)).
+    pub load_balancer: u64,
+    /// The origin's identity ([`OriginEntry::identity`](crate::table::OriginEntry::identity)).
+    pub origin: u64,
+    /// Whether the previous key of a rotation verified it.
+    pub previous_key: bool,
 }
 
 /// What one decision needs for session affinity: the host's

@@ -556,6 +556,11 @@ impl LoadBalancerEntry {
     pub fn enabled(&self) -> bool {
         self.enabled
     }
+    /// The load balancer's stable identity: a hash of its name, the same
+    /// on every node. Affinity tokens name load balancers by it.
+    pub fn identity(&self) -> u64 {
+        self.key
+    }
     /// Whether the load balancer is proxied (layer 7) rather than DNS-only.
     pub fn proxied(&self) -> bool {
         self.proxied
