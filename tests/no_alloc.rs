@@ -424,10 +424,10 @@ fn table_select_with_affinity_never_allocates() {
     );
     // Rendering the cookie into a caller's buffer.
     let Ok(Decision::Origin(s)) = table.select_with(&first, &health, &mut rng, &ctx) else { panic!() };
-    let cookie = *s.set_cookie().unwrap();
     let mut buffer = [0u8; 256];
     let allocations = measure(|| {
         use std::io::Write;
+        let cookie = s.set_cookie().unwrap();
         let mut out = &mut buffer[..];
         write!(out, "{cookie}").unwrap();
         out.len()

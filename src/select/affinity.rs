@@ -122,6 +122,7 @@ use siphasher::sip128::Hasher128;
 
 pub use super::retry::{RetryError, RetryStatuses};
 pub use super::sessions::{MemorySessionStore, SLOT_BYTES, SessionKey, SessionStore};
+use super::token::TAG_BYTES as TOKEN_TAG_BYTES;
 pub use super::token::{MAX_CLOCK_SKEW, TOKEN_CHARS, TokenKey};
 
 use super::RandomSource;
@@ -150,10 +151,13 @@ pub const MAX_COOKIE_NAME: usize = 32;
 
 /// The name of the affinity cookie: 1 to 32 characters of an RFC 6265
 /// token (visible ASCII except separators). Default `__cflb`.
+///
+/// The name is `&'static`, so that a selection can carry it without
+/// allocating: a name read from a configuration file at startup can be
+/// leaked once (`Box::leak(name.into_boxed_str())`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct CookieName {
-    bytes: [u8; MAX_COOKIE_NAME],
-    len: u8,
+    name: &'static str,
 }
 
 /// A cookie name that is empty, too long, or has a character a cookie name
@@ -164,18 +168,14 @@ pub struct InvalidCookieName;
 
 impl CookieName {
     /// `__cflb`, Cloudflare's name.
-    pub const DEFAULT: CookieName = match CookieName::new("__cflb") {
-        Ok(name) => name,
-        Err(_) => panic!("a valid name"),
-    };
+    pub const DEFAULT: CookieName = CookieName { name: "__cflb" };
 
     /// Checks a cookie name.
-    pub const fn new(name: &str) -> Result<CookieName, InvalidCookieName> {
+    pub const fn new(name: &'static str) -> Result<CookieName, InvalidCookieName> {
         let b = name.as_bytes();
         if b.is_empty() || b.len() > MAX_COOKIE_NAME {
             return Err(InvalidCookieName);
         }
-        let mut bytes = [0u8; MAX_COOKIE_NAME];
         let mut i = 0;
         while i < b.len() {
             let c = b[i];
@@ -185,16 +185,14 @@ impl CookieName {
             if !token {
                 return Err(InvalidCookieName);
             }
-            bytes[i] = c;
             i += 1;
         }
-        Ok(CookieName { bytes, len: b.len() as u8 })
+        Ok(CookieName { name })
     }
 
     /// The name.
-    pub fn as_str(&self) -> &str {
-        // Checked ASCII on construction.
-        core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    pub const fn as_str(&self) -> &'static str {
+        self.name
     }
 }
 
@@ -249,6 +247,33 @@ pub struct SetCookie {
     max_age: u32,
     secure: bool,
     same_site: CookieSameSite,
+}
+
+/// An issued token as a selection carries it: what the [`SetCookie`]
+/// needs beyond the load balancer and origin the selection names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IssuedCookie {
+    name: CookieName,
+    issued: u32,
+    tag: [u8; TOKEN_TAG_BYTES],
+    max_age: u32,
+    secure: bool,
+    same_site: CookieSameSite,
+}
+
+impl IssuedCookie {
+    /// The cookie, for the token naming `load_balancer` and `origin`
+    /// (identities).
+    pub(crate) fn to_set_cookie(&self, load_balancer: u64, origin: u64) -> SetCookie {
+        let token = Token { issued: self.issued, load_balancer, origin };
+        SetCookie {
+            name: self.name,
+            value: token.encode_with_tag(&self.tag),
+            max_age: self.max_age,
+            secure: self.secure,
+            same_site: self.same_site,
+        }
+    }
 }
 
 impl SetCookie {
@@ -622,7 +647,7 @@ impl Unavailable {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct SessionOutcome {
     pub(crate) status: SessionStatus,
-    pub(crate) cookie: Option<SetCookie>,
+    pub(crate) cookie: Option<IssuedCookie>,
 }
 
 impl SessionOutcome {
@@ -659,6 +684,7 @@ pub(crate) enum Begin<'a> {
 
 /// Looks up the request's session and decides whether it is honoured.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn begin<'a, H, R, T>(
     table: &Table,
     lb: &LoadBalancerEntry,
@@ -854,9 +880,16 @@ fn make_cookie(
     max_age: u32,
     attributes: &AffinityAttributes,
     scheme: Scheme,
-) -> SetCookie {
+) -> IssuedCookie {
     let (secure, same_site) = cookie_attributes(attributes, scheme);
-    SetCookie { name: config.cookie_name, value: token.encode(&config.key), max_age, secure, same_site }
+    IssuedCookie {
+        name: config.cookie_name,
+        issued: token.issued,
+        tag: token.sign(&config.key),
+        max_age,
+        secure,
+        same_site,
+    }
 }
 
 enum TokenRead {
@@ -1018,8 +1051,8 @@ mod tests {
         assert!(CookieName::new("a b").is_err());
         assert!(CookieName::new("a=b").is_err());
         assert!(CookieName::new("é").is_err());
-        assert!(CookieName::new(&"x".repeat(33)).is_err());
-        assert_eq!(CookieName::new(&"x".repeat(32)).unwrap().as_str().len(), 32);
+        assert!(CookieName::new("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx").is_err(), "33");
+        assert_eq!(CookieName::new("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx").unwrap().as_str().len(), 32);
     }
 
     #[test]

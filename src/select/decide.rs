@@ -275,6 +275,7 @@ where
 
 /// Origin Rules, hostname, pool sets and custom rules: the settings to
 /// steer with, or a fixed response.
+#[inline(always)]
 pub(crate) fn route<'t, T: Tracer>(
     table: &'t Table,
     request: &Request<'_>,
@@ -394,6 +395,7 @@ impl Steering {
 
 /// Pools in `order`, then the fallback pool: the first origin found.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn steer<H, R, T>(
     table: &Table,
     effective: &Effective<'_>,

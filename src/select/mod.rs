@@ -292,9 +292,11 @@ impl<'r, T: Deref<Target = Table>> Selection<'r, T> {
 
     /// The affinity cookie to set on the response, when a token was issued
     /// (a new session, or one re-issued under a rotated key). Add it as a
-    /// `Set-Cookie` header: its `Display` is the header value.
-    pub fn set_cookie(&self) -> Option<&SetCookie> {
-        self.session.cookie.as_ref()
+    /// `Set-Cookie` header: its `Display` is the header value. Built on
+    /// each call (base64 of 36 bytes), without allocating.
+    pub fn set_cookie(&self) -> Option<SetCookie> {
+        let issued = self.session.cookie?;
+        Some(issued.to_set_cookie(self.load_balancer().key, self.origin().key))
     }
 
     /// Whether this selection is a zero-downtime failover retry.
@@ -330,7 +332,7 @@ impl<T: Deref<Target = Table>> fmt::Debug for Selection<'_, T> {
             .field("fallback", &self.fallback)
             .field("fail_open", &self.fail_open)
             .field("session", &self.session.status)
-            .field("set_cookie", &self.session.cookie)
+            .field("set_cookie", &self.set_cookie())
             .field("retried", &self.retried)
             .finish()
     }

@@ -61,7 +61,7 @@ pub const TOKEN_CHARS: usize = 48;
 const BODY_BYTES: usize = 21;
 
 /// Bytes of the tag kept.
-const TAG_BYTES: usize = TOKEN_BYTES - BODY_BYTES;
+pub(crate) const TAG_BYTES: usize = TOKEN_BYTES - BODY_BYTES;
 
 /// Seconds a token's issue time may lie ahead of the verifier's clock
 /// (clock skew between the nodes of a fleet).
@@ -156,13 +156,24 @@ impl Token {
         body
     }
 
+    /// The token's tag under `key`.
+    pub(crate) fn sign(&self, key: &TokenKey) -> [u8; TAG_BYTES] {
+        let mut tag = [0u8; TAG_BYTES];
+        tag.copy_from_slice(&key.mac(&self.body())[..TAG_BYTES]);
+        tag
+    }
+
     /// The token, signed with `key`, as cookie characters.
+    #[cfg(test)]
     pub(crate) fn encode(&self, key: &TokenKey) -> [u8; TOKEN_CHARS] {
-        let body = self.body();
-        let tag = key.mac(&body);
+        self.encode_with_tag(&self.sign(key))
+    }
+
+    /// The token with its tag, as cookie characters.
+    pub(crate) fn encode_with_tag(&self, tag: &[u8; TAG_BYTES]) -> [u8; TOKEN_CHARS] {
         let mut raw = [0u8; TOKEN_BYTES];
-        raw[..BODY_BYTES].copy_from_slice(&body);
-        raw[BODY_BYTES..].copy_from_slice(&tag[..TAG_BYTES]);
+        raw[..BODY_BYTES].copy_from_slice(&self.body());
+        raw[BODY_BYTES..].copy_from_slice(tag);
         let mut text = [0u8; TOKEN_CHARS];
         let written = URL_SAFE_NO_PAD.encode_slice(raw, &mut text);
         debug_assert_eq!(written, Ok(TOKEN_CHARS));
