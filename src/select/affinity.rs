@@ -264,7 +264,7 @@ pub(crate) struct IssuedCookie {
 impl IssuedCookie {
     /// The cookie, for the token naming `load_balancer` and `origin`
     /// (identities).
-    pub(crate) fn to_set_cookie(&self, load_balancer: u64, origin: u64) -> SetCookie {
+    pub(crate) fn to_set_cookie(self, load_balancer: u64, origin: u64) -> SetCookie {
         let token = Token { issued: self.issued, load_balancer, origin };
         SetCookie {
             name: self.name,
