@@ -402,13 +402,13 @@ fn table_select_with_affinity_never_allocates() {
     let mut rng = FastRng::new(5);
     let now = 1_764_000_000;
     let first = Request::new("cookie.example.com").timestamp(now);
-    let Ok(Decision::Origin(s)) = table.select_with(&first, &health, &mut rng, &ctx) else { panic!() };
-    let cookie = format!("__cflb={}", s.set_cookie().unwrap().value());
-    drop(s);
+    let cookie = match table.select_with(&first, &health, &mut rng, &ctx) {
+        Ok(Decision::Origin(s)) => format!("__cflb={}", s.set_cookie().unwrap().value()),
+        _ => panic!(),
+    };
     let pinned = Request::new("cookie.example.com").timestamp(now + 1).cookie_header(&cookie);
     let Ok(Decision::Origin(s)) = table.select_with(&pinned, &health, &mut rng, &ctx) else { panic!() };
     assert_eq!(s.session(), SessionStatus::Pinned { draining: false });
-    drop(s);
     assert_eq!(measure(|| table.select_with(&first, &health, &mut rng, &ctx).is_ok()), 0, "issue");
     assert_eq!(measure(|| table.select_with(&pinned, &health, &mut rng, &ctx).is_ok()), 0, "verify and pin");
     let headers = [("x-session", "u")];
