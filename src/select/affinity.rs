@@ -255,13 +255,36 @@ pub struct SetCookie {
 pub(crate) struct IssuedCookie {
     name: CookieName,
     issued: u32,
-    tag: [u8; TOKEN_TAG_BYTES],
     max_age: u32,
-    secure: bool,
-    same_site: CookieSameSite,
+    tag: [u8; TOKEN_TAG_BYTES],
+    /// `Secure` (bit 0) and `SameSite` (bits 1-2): one byte, so that the
+    /// whole fits in 40 and a selection stays small to move.
+    attributes: u8,
 }
 
 impl IssuedCookie {
+    fn new(
+        name: CookieName,
+        token: &Token,
+        key: &TokenKey,
+        max_age: u32,
+        secure: bool,
+        same_site: CookieSameSite,
+    ) -> Self {
+        let same_site_bits = match same_site {
+            CookieSameSite::Lax => 0,
+            CookieSameSite::Strict => 1,
+            CookieSameSite::None => 2,
+        };
+        IssuedCookie {
+            name,
+            issued: token.issued,
+            max_age,
+            tag: token.sign(key),
+            attributes: u8::from(secure) | same_site_bits << 1,
+        }
+    }
+
     /// The cookie, for the token naming `load_balancer` and `origin`
     /// (identities).
     pub(crate) fn to_set_cookie(self, load_balancer: u64, origin: u64) -> SetCookie {
@@ -270,8 +293,12 @@ impl IssuedCookie {
             name: self.name,
             value: token.encode_with_tag(&self.tag),
             max_age: self.max_age,
-            secure: self.secure,
-            same_site: self.same_site,
+            secure: self.attributes & 1 == 1,
+            same_site: match self.attributes >> 1 {
+                0 => CookieSameSite::Lax,
+                1 => CookieSameSite::Strict,
+                _ => CookieSameSite::None,
+            },
         }
     }
 }
@@ -882,14 +909,7 @@ fn make_cookie(
     scheme: Scheme,
 ) -> IssuedCookie {
     let (secure, same_site) = cookie_attributes(attributes, scheme);
-    IssuedCookie {
-        name: config.cookie_name,
-        issued: token.issued,
-        tag: token.sign(&config.key),
-        max_age,
-        secure,
-        same_site,
-    }
+    IssuedCookie::new(config.cookie_name, token, &config.key, max_age, secure, same_site)
 }
 
 enum TokenRead {
