@@ -422,3 +422,29 @@ proptest! {
         prop_assert!(matches!(why, Some(Rejection::Forged) | Some(Rejection::Malformed)), "{:?}", why);
     }
 }
+
+#[test]
+fn the_registry_records_when_an_origin_was_disabled() {
+    use lbsteer::health::{HealthRegistry, HealthView};
+    let account = |enabled: bool| {
+        lbsteer::Account::from_json(&format!(
+            r#"{{"pools": [{{"id": "p", "name": "p", "origins": [
+                {{"name": "a", "address": "192.0.2.1", "enabled": {enabled}}},
+                {{"name": "b", "address": "192.0.2.2", "enabled": false}}]}}]}}"#
+        ))
+        .unwrap()
+    };
+    let (on, off) = (Table::compile(&account(true)).unwrap(), Table::compile(&account(false)).unwrap());
+    let mut registry = HealthRegistry::new();
+    let first = registry.bind_at(&on, 100);
+    let (a, b) = (on.origin_id("p", "a").unwrap(), on.origin_id("p", "b").unwrap());
+    assert_eq!(first.origin_disabled_since(a), None, "enabled");
+    assert_eq!(first.origin_disabled_since(b), None, "never enabled: nothing to drain");
+    let second = registry.bind_at(&off, 200);
+    assert_eq!(second.origin_disabled_since(a), Some(200), "disabled by this reload");
+    let third = registry.bind_at(&off, 300);
+    assert_eq!(third.origin_disabled_since(a), Some(200), "still draining from the first reload that disabled it");
+    let fourth = registry.bind_at(&on, 400);
+    assert_eq!(fourth.origin_disabled_since(a), None, "enabled again");
+    assert_eq!(fourth.origin_disabled_since(b), None);
+}

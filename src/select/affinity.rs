@@ -31,8 +31,8 @@
 //!
 //! A token (36 bytes, 48 base64url characters) names the load balancer and
 //! the origin by stable identity, and its issue time, under a SipHash-2-4
-//! tag keyed with the host's key. See [`token`](self#token-format) below
-//! for the format and what it guarantees. A token that is malformed,
+//! tag keyed with the host's key (see [Token format](#token-format) below
+//! for the format and what it guarantees). A token that is malformed,
 //! forged or tampered with, made for another load balancer, expired, or
 //! issued in the future is treated as absent: the request is steered as a
 //! new session and gets a new token. Verification never allocates and

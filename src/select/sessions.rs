@@ -8,7 +8,7 @@ use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::sync::{AtomicU64, fence};
 
 /// The key of a header affinity session: a 128-bit keyed hash (SipHash-2-4
-/// under the [`TokenKey`](super::TokenKey)) of the load balancer and the
+/// under the [`TokenKey`](crate::affinity::TokenKey)) of the load balancer and the
 /// values of its configured headers and cookies. Nodes with the same key
 /// derive the same session key from the same request.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
