@@ -111,7 +111,7 @@
 //! | the affinity token | 36 bytes, 48 base64url characters: version, issue time, the load balancer's and the origin's stable identities, a SipHash-2-4 tag (120 bits) under the host's 128-bit key; no server state ([`affinity`]) |
 //! | a token malformed, forged, of another load balancer, expired, or issued more than 300 s ahead | treated as absent: steered as a new session, a new token |
 //! | the pools a session may stay in | any pool the effective settings name: default, region, country and PoP pools, a pool set's pools, the fallback pool |
-//! | when a session is honoured | its pool is enabled and, unless it is the fallback pool, has `minimum_origins` healthy origins; the origin is enabled (or draining), of weight > 0, healthy; the pool does not shed the session |
+//! | when a session is honoured | its pool is enabled and, unless it is the fallback pool, has `minimum_origins` healthy origins; the origin is enabled (or draining), of weight > 0, healthy (a draining origin, no longer probed, is exempt); the pool does not shed the session |
 //! | a session moved off an unhealthy origin, which then recovers | it stays on the origin it moved to |
 //! | token renewal | none on use (the TTL runs from creation); a new token only for a new session, or to re-issue one made with the previous key of a rotation (same issue time) |
 //! | cookie `Secure: Auto` | set on `https` requests |

@@ -76,7 +76,8 @@
 //! 4. the origin is enabled, or was disabled less than `drain_duration`
 //!    seconds ago (draining);
 //! 5. its weight is above 0;
-//! 6. it is healthy (in a monitored pool);
+//! 6. it is healthy (in a monitored pool; a draining origin, which is no
+//!    longer probed, is exempt);
 //! 7. its pool does not shed the session (`load_shedding.session_percent`,
 //!    by client-IP hash, else by a hash of the session).
 //!
@@ -990,7 +991,9 @@ where
     if entry.weight == 0 {
         return Err(reject(Rejection::ZeroWeight));
     }
-    if pool_entry.monitored() && !health.origin_healthy(origin) {
+    // A disabled origin is no longer probed (its status turns unknown):
+    // while it drains, its last health does not end its sessions.
+    if !draining && pool_entry.monitored() && !health.origin_healthy(origin) {
         return Err(reject(Rejection::Unhealthy));
     }
     Ok((pool, origin, draining))
