@@ -177,6 +177,21 @@ impl HealthState {
 /// [`poll_timeout`](Self::poll_timeout),
 /// [`poll_health_event`](Self::poll_health_event). None of this touches the
 /// decision path: `select_origin` stays lock-free.
+///
+/// # Session affinity and failover
+///
+/// Load balancers with `session_affinity` are decided with the router's
+/// [`AffinityConfig`] (a random key of this process until
+/// [`set_affinity_config`](Self::set_affinity_config) gives the fleet's),
+/// its session store for header affinity (the built-in
+/// [`MemorySessionStore`], or [`set_session_store`](Self::set_session_store)),
+/// and the system clock for requests without a
+/// [`timestamp`](Request::timestamp). A selection that starts a session
+/// carries the cookie to set ([`Selection::set_cookie`]).
+/// [`retry`](Self::retry) is zero-downtime failover. Reloads record when
+/// origins turn disabled, which starts their drain
+/// ([`reload_at`](Self::reload_at) states that time). See
+/// [`affinity`](crate::affinity).
 pub struct Router {
     current: ArcSwap<Generation>,
     health: Mutex<HealthState>,
