@@ -86,6 +86,24 @@
 //! the header session recorded to the new origin. New sessions never land
 //! on a disabled (draining) origin: steering never picks one.
 //!
+//! # Header sessions
+//!
+//! The session key is a keyed 128-bit hash (SipHash-2-4 under the
+//! [`TokenKey`], so nodes with the same key agree) of the load balancer
+//! and, in configuration order, every value of each configured header and
+//! the first value of each `cookie:` name, length-framed; computed on the
+//! stack. Sessions live in a [`SessionStore`]: a trait with `&self`
+//! methods, so that a fleet can plug in a shared store. The built-in
+//! [`MemorySessionStore`] is a fixed array of 4-slot buckets (bounded
+//! memory, allocated once), each slot a small seqlock: reads never wait
+//! and never lock, a writer takes a slot with one compare-and-swap and
+//! never waits either (under contention it takes another slot, or drops
+//! the write: the next request simply starts the session again). Per-shard
+//! locks were the alternative; they would make a decision wait behind
+//! another thread's write, which the decision path must never do. Idle
+//! sessions expire after `session_affinity_ttl` (default 1,800 s), renewed
+//! by every hit; a full bucket evicts the session closest to expiry.
+//!
 //! # Cookie attributes
 //!
 //! `Max-Age` is the TTL in effect, `Path=/`, always `HttpOnly`. `Secure`
