@@ -4,7 +4,9 @@
 //! [`Router::explain`](crate::Router::explain)) runs the very code path of
 //! `select`, recording each step: Origin Rules tried, how the host matched,
 //! pool sets and custom rules, the steering policy and its candidate pools,
-//! every pool passed over and why, the origin chosen. Selecting without a
+//! every pool passed over and why, session affinity (the token or session
+//! found, whether it was honoured and why not, a new token issued), the
+//! origin chosen; and the steps of a failover retry. Selecting without a
 //! trace records nothing and costs nothing.
 
 use alloc::string::String;
@@ -14,6 +16,7 @@ use core::ops::Deref;
 
 use crate::geo::{CountryCode, PopCode, Region};
 use crate::request::Request;
+use crate::select::affinity::{Rejection, RetryError, Unavailable};
 use crate::select::{Decision, SelectError};
 use crate::table::{HostMatch, LoadBalancerId, OriginId, OriginPolicy, PoolId, PoolPolicy, Table};
 
@@ -141,6 +144,62 @@ pub enum Step {
         /// The fallback pool.
         pool: PoolId,
     },
+    /// Session affinity is configured but cannot apply to this decision.
+    AffinityUnavailable {
+        /// What is missing.
+        reason: Unavailable,
+    },
+    /// The request's affinity cookie was read.
+    AffinityToken {
+        /// A token of this load balancer, made with the key, not expired.
+        valid: bool,
+        /// Why a token present was treated as absent (`None`: no cookie).
+        rejected: Option<Rejection>,
+    },
+    /// Header affinity: the session key from the configured headers.
+    AffinitySessionKey {
+        /// Whether the request has the headers a session needs.
+        complete: bool,
+    },
+    /// Header affinity: the session store was asked.
+    AffinitySessionFound {
+        /// Whether a live session was found.
+        found: bool,
+    },
+    /// The session was honoured.
+    AffinityPinned {
+        /// Its origin.
+        origin: OriginId,
+        /// The origin is disabled and within its drain window.
+        draining: bool,
+    },
+    /// The session's origin could not serve it: steered anew.
+    AffinityPinRejected {
+        /// The origin, when it is in the table.
+        origin: Option<OriginId>,
+        /// Why.
+        reason: Rejection,
+    },
+    /// A new session: a token issued, or the header session recorded.
+    AffinityIssued {
+        /// The origin it names.
+        origin: OriginId,
+    },
+    /// A failover retry after `status` from `origin`.
+    Retry {
+        /// The status that failed the request.
+        status: u16,
+        /// The origin that failed.
+        origin: OriginId,
+    },
+    /// No other origin in the same pool: the other pools are tried
+    /// (`failover_across_pools`).
+    RetryAcrossPools,
+    /// The retry was refused.
+    RetryRefused {
+        /// Why.
+        error: RetryError,
+    },
 }
 
 /// Receives the steps of a decision.
@@ -222,6 +281,14 @@ impl<'r, T: Deref<Target = Table>> Explanation<'r, T> {
         let table = self.table();
         let pool = |id: PoolId| String::from(table.pools().get(id.index()).map_or("?", |p| p.id()));
         let lb = |id: LoadBalancerId| String::from(table.load_balancers().get(id.index()).map_or("?", |l| l.name()));
+        let origin_name = |id: OriginId| {
+            let o = table.origins().get(id.index());
+            alloc::format!(
+                "{}/{}",
+                o.map_or("?", |o| table.pools().get(o.pool().index()).map_or("?", |p| p.id())),
+                o.map_or("?", |o| o.name())
+            )
+        };
         let mut current_lb = None;
         let steps = self
             .steps
@@ -285,6 +352,22 @@ impl<'r, T: Deref<Target = Table>> Explanation<'r, T> {
                 }
                 Step::Fallback { pool: p, fail_open } => ReportStep::Fallback { pool: pool(p), fail_open },
                 Step::FallbackUnavailable { pool: p } => ReportStep::FallbackUnavailable { pool: pool(p) },
+                Step::AffinityUnavailable { reason } => ReportStep::AffinityUnavailable { reason: reason.code() },
+                Step::AffinityToken { valid, rejected } => {
+                    ReportStep::AffinityToken { valid, rejected: rejected.map(Rejection::code) }
+                }
+                Step::AffinitySessionKey { complete } => ReportStep::AffinitySessionKey { complete },
+                Step::AffinitySessionFound { found } => ReportStep::AffinitySessionFound { found },
+                Step::AffinityPinned { origin, draining } => {
+                    ReportStep::AffinityPinned { origin: origin_name(origin), draining }
+                }
+                Step::AffinityPinRejected { origin, reason } => {
+                    ReportStep::AffinityPinRejected { origin: origin.map(origin_name), reason: reason.code() }
+                }
+                Step::AffinityIssued { origin } => ReportStep::AffinityIssued { origin: origin_name(origin) },
+                Step::Retry { status, origin } => ReportStep::Retry { status, origin: origin_name(origin) },
+                Step::RetryAcrossPools => ReportStep::RetryAcrossPools,
+                Step::RetryRefused { error } => ReportStep::RetryRefused { error: error.code() },
             })
             .collect();
         let result = match &self.outcome {
@@ -299,6 +382,8 @@ impl<'r, T: Deref<Target = Table>> Explanation<'r, T> {
                 ttl: s.ttl(),
                 fallback: s.is_fallback(),
                 fail_open: s.is_fail_open(),
+                session: s.session().code(),
+                set_cookie: s.set_cookie().map(|c| alloc::format!("{c}")),
             },
             Ok(Decision::Respond(r)) => ReportResult::FixedResponse {
                 load_balancer: String::from(r.load_balancer().name()),
@@ -412,6 +497,42 @@ pub enum ReportStep {
     FallbackUnavailable {
         pool: String,
     },
+    /// `reason` is `no_config`, `no_clock` or `no_session_store`.
+    AffinityUnavailable {
+        reason: &'static str,
+    },
+    /// `rejected` is a [`Rejection::code`].
+    AffinityToken {
+        valid: bool,
+        rejected: Option<&'static str>,
+    },
+    AffinitySessionKey {
+        complete: bool,
+    },
+    AffinitySessionFound {
+        found: bool,
+    },
+    /// Origins are written `POOL/ORIGIN`.
+    AffinityPinned {
+        origin: String,
+        draining: bool,
+    },
+    AffinityPinRejected {
+        origin: Option<String>,
+        reason: &'static str,
+    },
+    AffinityIssued {
+        origin: String,
+    },
+    Retry {
+        status: u16,
+        origin: String,
+    },
+    RetryAcrossPools,
+    /// `error` is a [`RetryError::code`].
+    RetryRefused {
+        error: &'static str,
+    },
 }
 
 /// The result of a [`Report`].
@@ -432,6 +553,10 @@ pub enum ReportResult {
         ttl: u32,
         fallback: bool,
         fail_open: bool,
+        /// A [`SessionStatus::code`](crate::affinity::SessionStatus::code).
+        session: &'static str,
+        /// The `Set-Cookie` value, when a token was issued.
+        set_cookie: Option<String>,
     },
     /// Answer with a fixed response.
     FixedResponse {
@@ -514,14 +639,50 @@ impl fmt::Display for Report {
                 ReportStep::FallbackUnavailable { pool } => {
                     write!(f, "fallback pool {pool:?} is disabled or has no enabled origin")?
                 }
+                ReportStep::AffinityUnavailable { reason } => write!(f, "session affinity cannot apply: {reason}")?,
+                ReportStep::AffinityToken { valid: true, .. } => f.write_str("affinity token valid")?,
+                ReportStep::AffinityToken { valid: false, rejected: None } => f.write_str("no affinity token")?,
+                ReportStep::AffinityToken { valid: false, rejected: Some(why) } => {
+                    write!(f, "affinity token ignored ({why}): treated as absent")?
+                }
+                ReportStep::AffinitySessionKey { complete } => f.write_str(if *complete {
+                    "session key from the configured headers"
+                } else {
+                    "no session: the request lacks the configured headers"
+                })?,
+                ReportStep::AffinitySessionFound { found } => {
+                    f.write_str(if *found { "session found" } else { "no live session" })?
+                }
+                ReportStep::AffinityPinned { origin, draining } => {
+                    write!(f, "session pinned to {origin:?}")?;
+                    if *draining {
+                        f.write_str(" (draining)")?;
+                    }
+                }
+                ReportStep::AffinityPinRejected { origin, reason } => match origin {
+                    Some(origin) => write!(f, "session's origin {origin:?} not used ({reason}): steering anew")?,
+                    None => write!(f, "session's origin not used ({reason}): steering anew")?,
+                },
+                ReportStep::AffinityIssued { origin } => write!(f, "new session for {origin:?}")?,
+                ReportStep::Retry { status, origin } => write!(f, "retry after {status} from {origin:?}")?,
+                ReportStep::RetryAcrossPools => {
+                    f.write_str("no other healthy origin in the pool: trying other pools")?
+                }
+                ReportStep::RetryRefused { error } => write!(f, "no retry: {error}")?,
             }
             f.write_str("\n")?;
         }
         match &self.result {
-            ReportResult::Origin { pool, origin, address, port, host_header, sni, .. } => write!(
-                f,
-                "result: origin {origin:?} in pool {pool:?}: {address} port {port}, Host {host_header:?}, SNI {sni:?}"
-            ),
+            ReportResult::Origin { pool, origin, address, port, host_header, sni, set_cookie, .. } => {
+                write!(
+                    f,
+                    "result: origin {origin:?} in pool {pool:?}: {address} port {port}, Host {host_header:?}, SNI {sni:?}"
+                )?;
+                match set_cookie {
+                    Some(cookie) => write!(f, "; Set-Cookie: {cookie}"),
+                    None => Ok(()),
+                }
+            }
             ReportResult::FixedResponse { status_code, .. } => write!(f, "result: fixed response {status_code}"),
             ReportResult::Error { error, message } => write!(f, "result: {error} ({message})"),
         }

@@ -55,6 +55,12 @@ pub(crate) fn origin_key(pool_id: &str, origin_name: &str) -> u64 {
     mix64(fnv1a(state, origin_name.as_bytes()))
 }
 
+/// A stable hash of a load balancer's (normalised) name: its identity in
+/// affinity tokens and header sessions.
+pub(crate) fn load_balancer_key(name: &str) -> u64 {
+    mix64(fnv1a(FNV_OFFSET ^ 0x6c62, name.as_bytes()))
+}
+
 /// A stable hash of a client IP address.
 pub(crate) fn ip_key(ip: core::net::IpAddr) -> u64 {
     match ip {
@@ -73,6 +79,8 @@ mod tests {
         assert_eq!(fnv1a(FNV_OFFSET, b"a"), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(origin_key("pool", "origin"), origin_key("pool", "origin"));
         assert_ne!(origin_key("ab", "c"), origin_key("a", "bc"));
+        assert_eq!(load_balancer_key("lb.example.com"), load_balancer_key("lb.example.com"));
+        assert_ne!(load_balancer_key("a.example.com"), load_balancer_key("b.example.com"));
         assert_ne!(ip_key("10.0.0.1".parse().unwrap()), ip_key("10.0.0.2".parse().unwrap()));
         assert_ne!(ip_key("::a00:1".parse().unwrap()), ip_key("10.0.0.1".parse().unwrap()));
     }

@@ -60,13 +60,21 @@
 //! 3. **Pool sets** (first match by PoP, country or region) and **custom
 //!    rules** (by `priority`, then array order) override the load
 //!    balancer's settings, or answer with a fixed response.
-//! 4. **Pool steering** orders the candidate pools by the policy, passes over
+//! 4. **Session affinity** (`cookie`, `ip_cookie`, `header`): a valid
+//!    session pins its origin while that origin stays eligible (healthy,
+//!    enabled or draining, in the load balancer's pools, not shed); else
+//!    the request is steered and a new session begins (an `__cflb` token to
+//!    set, or a record in the session store). See [`affinity`].
+//! 5. **Pool steering** orders the candidate pools by the policy, passes over
 //!    pools that are disabled or below `minimum_origins`, lets load shedding
 //!    pass a request on, and ends at the fallback pool.
-//! 5. **Origin steering** picks an enabled, healthy origin of weight > 0.
+//! 6. **Origin steering** picks an enabled, healthy origin of weight > 0.
 //!
-//! `select` takes no lock and allocates nothing; a counting allocator proves
-//! it in the test suite.
+//! After a connection-level failure, [`Router::retry`] (zero-downtime
+//! failover) picks another origin for the same request.
+//!
+//! `select` takes no lock and allocates nothing, affinity and retries
+//! included; a counting allocator proves it in the test suite.
 //!
 //! # Where the documentation is silent
 //!
@@ -98,6 +106,24 @@
 //! | port: origin `port` against an Origin Rule's `origin.port` | a non-zero origin port wins, then the rule's port, then the scheme's default |
 //! | a load balancer and a CNAME record of the same name | the load balancer, unless it is disabled |
 //! | several origins with one address | allowed when their ports differ |
+//! | where session affinity sits | after pool sets and custom rules (whose overrides of `session_affinity`, its TTL and attributes apply), ahead of pool and origin steering |
+//! | session affinity on a load balancer with `proxied: false` | applies all the same: the host embedding lbsteer is the proxy |
+//! | the affinity token | 36 bytes, 48 base64url characters: version, issue time, the load balancer's and the origin's stable identities, a SipHash-2-4 tag (120 bits) under the host's 128-bit key; no server state ([`affinity`]) |
+//! | a token malformed, forged, of another load balancer, expired, or issued more than 300 s ahead | treated as absent: steered as a new session, a new token |
+//! | the pools a session may stay in | any pool the effective settings name: default, region, country and PoP pools, a pool set's pools, the fallback pool |
+//! | when a session is honoured | its pool is enabled and, unless it is the fallback pool, has `minimum_origins` healthy origins; the origin is enabled (or draining), of weight > 0, healthy (a draining origin, no longer probed, is exempt); the pool does not shed the session |
+//! | a session moved off an unhealthy origin, which then recovers | it stays on the origin it moved to |
+//! | token renewal | none on use (the TTL runs from creation); a new token only for a new session, or to re-issue one made with the previous key of a rotation (same issue time) |
+//! | cookie `Secure: Auto` | set on `https` requests |
+//! | cookie `SameSite: Auto` | `None` when the cookie is `Secure`, else `Lax`; `SameSite=None` always sets `Secure` |
+//! | `ip_cookie`'s first choice | draws seeded by the client IP, the origin by weighted rendezvous hashing of it whatever the pool's origin steering; without a client IP, as `cookie` |
+//! | the header session key | a keyed 128-bit hash of the load balancer and, in configuration order, each header's values (all of them) or each `cookie:` name's first value; `require_all_headers` counts those items |
+//! | where header sessions live | a [`SessionStore`](affinity::SessionStore); the router's built-in one holds 65,536 sessions in 4-way buckets, reads lock-free, evicts the session closest to expiry |
+//! | when a drain starts | when a reload first binds the origin disabled, after one that had it enabled; a `HealthView` without that time drains nothing |
+//! | zero-downtime failover | one retry per request; another healthy origin of the same pool (by its origin steering), then with `failover_across_pools` the other candidate pools in steering order and the fallback pool, healthy origins only, no load shedding |
+//! | a new session whose first request fails over | the session moves to the retried origin (a new token), whatever `zero_downtime_failover` |
+//! | statuses that fail over | 521, 522, 523, 525, 526; a setting ([`affinity::RetryStatuses`]) |
+//! | no key configured | a [`Router`] starts with a random key of its own: its tokens hold on that node only |
 //!
 //! # Crate features
 //!
@@ -132,12 +158,14 @@ pub mod select;
 mod sync;
 pub mod table;
 
+pub use select::affinity;
+
 pub use compile::{BuildError, ConfigPath, Diagnostic, ErrorKind};
 pub use config::Account;
 pub use explain::Explanation;
 pub use request::{HeaderSource, Request, Scheme};
 #[cfg(feature = "std")]
-pub use router::{ConfigError, Router, Snapshot};
+pub use router::{ConfigError, Router, SharedSessionStore, Snapshot};
 pub use select::{Decision, FastRng, RandomSource, Response, SelectError, Selection};
 pub use table::Table;
 

@@ -26,7 +26,8 @@ use crate::health::{
     ProbeError, ProbeId, Status, Timestamp, UnknownOrigin,
 };
 use crate::request::Request;
-use crate::select::{Decision, RandomSource, SelectError, Selection, decide};
+use crate::select::affinity::{AffinityConfig, AffinityContext, MemorySessionStore, RetryError, SessionStore};
+use crate::select::{Decision, RandomSource, SelectError, Selection, decide_with, retry};
 use crate::table::Table;
 
 /// One published table and the health bound to it.
@@ -105,6 +106,21 @@ pub enum ConfigError {
     Build(#[from] BuildError),
 }
 
+/// A store of header sessions that threads share.
+pub type SharedSessionStore = Arc<dyn SessionStore + Send + Sync>;
+
+/// The router's session affinity: the host's settings and the store of
+/// header sessions.
+struct AffinityState {
+    config: AffinityConfig,
+    store: Option<SharedSessionStore>,
+}
+
+/// The system clock, Unix seconds.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 /// The writer side of health: the registry, and the checker that feeds it.
 struct HealthState {
     registry: HealthRegistry,
@@ -161,10 +177,26 @@ impl HealthState {
 /// [`poll_timeout`](Self::poll_timeout),
 /// [`poll_health_event`](Self::poll_health_event). None of this touches the
 /// decision path: `select_origin` stays lock-free.
+///
+/// # Session affinity and failover
+///
+/// Load balancers with `session_affinity` are decided with the router's
+/// [`AffinityConfig`] (a random key of this process until
+/// [`set_affinity_config`](Self::set_affinity_config) gives the fleet's),
+/// its session store for header affinity (the built-in
+/// [`MemorySessionStore`], or [`set_session_store`](Self::set_session_store)),
+/// and the system clock for requests without a
+/// [`timestamp`](Request::timestamp). A selection that starts a session
+/// carries the cookie to set ([`Selection::set_cookie`]).
+/// [`retry`](Self::retry) is zero-downtime failover. Reloads record when
+/// origins turn disabled, which starts their drain
+/// ([`reload_at`](Self::reload_at) states that time). See
+/// [`affinity`](crate::affinity).
 pub struct Router {
     current: ArcSwap<Generation>,
     health: Mutex<HealthState>,
     generations: AtomicU64,
+    affinity: ArcSwap<AffinityState>,
 }
 
 impl Router {
@@ -180,14 +212,23 @@ impl Router {
     }
 
     /// A router over an already compiled table.
+    ///
+    /// Session affinity starts with a random key of this process
+    /// ([`AffinityConfig::random`]): its tokens hold on this node only until
+    /// [`set_affinity_config`](Self::set_affinity_config) sets the fleet's
+    /// key.
     pub fn from_table(table: Table) -> Router {
         let mut registry = HealthRegistry::new();
-        let health = registry.bind(&table);
-        Router {
+        let health = registry.bind_at(&table, unix_now());
+        let affinity = AffinityState { config: AffinityConfig::random(), store: None };
+        let router = Router {
             current: ArcSwap::from_pointee(Generation { table, health, number: 1 }),
             health: Mutex::new(HealthState { registry, checker: None }),
             generations: AtomicU64::new(1),
-        }
+            affinity: ArcSwap::from_pointee(affinity),
+        };
+        router.prepare_sessions(&router.current.load().table);
+        router
     }
 
     /// Compiles `account` and, if it compiles, makes it current. On error
@@ -206,11 +247,26 @@ impl Router {
         Ok(self.reload(&Account::from_json(text)?)?)
     }
 
+    /// Reloads like [`reload`](Self::reload), at `now` (Unix seconds): the
+    /// moment origins this reload disables start draining (see
+    /// [`HealthRegistry::bind_at`]).
+    pub fn reload_at(&self, account: &Account, now: u64) -> Result<u64, BuildError> {
+        let table = Table::compile(account)?;
+        Ok(self.install_at(table, now))
+    }
+
     /// Makes an already compiled table current; returns its generation.
     pub fn install(&self, table: Table) -> u64 {
+        self.install_at(table, unix_now())
+    }
+
+    /// Installs like [`install`](Self::install), at `now` (Unix seconds):
+    /// the moment origins this table disables start draining.
+    pub fn install_at(&self, table: Table, now: u64) -> u64 {
+        self.prepare_sessions(&table);
         let mut state = self.health();
         let HealthState { registry, checker } = &mut *state;
-        let health = registry.bind(&table);
+        let health = registry.bind_at(&table, now);
         if let Some(checker) = checker {
             checker.reconfigure(&table);
             checker.publish(registry);
@@ -244,8 +300,112 @@ impl Router {
         rng: &mut R,
     ) -> Result<Decision<'r, Snapshot>, SelectError> {
         let snapshot = self.snapshot();
-        let outcome = decide(&snapshot.guard.table, request, &snapshot.guard.health, rng, &mut NoTrace)?;
+        let generation = &*snapshot.guard;
+        // Affinity settings are read only for tables that use them.
+        let outcome = if generation.table.uses_affinity() {
+            let affinity = self.affinity.load();
+            let ctx = affinity.context();
+            decide_with(&generation.table, request, &generation.health, rng, &mut NoTrace, &ctx)?
+        } else {
+            decide_with(&generation.table, request, &generation.health, rng, &mut NoTrace, &AffinityContext::NONE)?
+        };
         Ok(Decision::new(snapshot, outcome, request))
+    }
+
+    /// Zero-downtime failover: after `previous` failed with `status` (by
+    /// default 521, 522, 523, 525 or 526), another origin for the same
+    /// request, decided with the same table generation. See
+    /// [`affinity`](crate::affinity#zero-downtime-failover). Takes no lock
+    /// and allocates nothing.
+    ///
+    /// ```
+    /// use lbsteer::{Decision, Request, Router};
+    /// let router = Router::from_json(r#"{
+    ///     "pools": [{"id": "p", "name": "p", "origins": [
+    ///         {"name": "a", "address": "192.0.2.1"}, {"name": "b", "address": "192.0.2.2"}]}],
+    ///     "load_balancers": [{"name": "www.example.com", "default_pools": ["p"], "fallback_pool": "p"}]
+    /// }"#).unwrap();
+    /// let request = Request::new("www.example.com");
+    /// let Ok(Decision::Origin(first)) = router.select_origin(&request) else { panic!() };
+    /// // … connecting to first.address() fails: Cloudflare's 522.
+    /// let second = router.retry(&request, &first, 522).unwrap();
+    /// assert_ne!(second.address(), first.address());
+    /// assert!(second.is_retry());
+    /// ```
+    pub fn retry<'r>(
+        &self,
+        request: &Request<'r>,
+        previous: &Selection<'_, Snapshot>,
+        status: u16,
+    ) -> Result<Selection<'r, Snapshot>, RetryError> {
+        self.retry_with(request, previous, status, &mut ThreadRng)
+    }
+
+    /// Retries like [`retry`](Self::retry), with the caller's random source.
+    pub fn retry_with<'r, R: RandomSource + ?Sized>(
+        &self,
+        request: &Request<'r>,
+        previous: &Selection<'_, Snapshot>,
+        status: u16,
+        rng: &mut R,
+    ) -> Result<Selection<'r, Snapshot>, RetryError> {
+        let snapshot = Snapshot { guard: arc_swap::Guard::from_inner(Arc::clone(&previous.holder().guard)) };
+        let generation = &*snapshot.guard;
+        let affinity = self.affinity.load();
+        let ctx = affinity.context();
+        let outcome = retry(
+            &generation.table,
+            request,
+            previous.previous(),
+            status,
+            &generation.health,
+            rng,
+            &mut NoTrace,
+            &ctx,
+        )?;
+        match Decision::new(snapshot, outcome, request) {
+            Decision::Origin(selection) => Ok(selection),
+            Decision::Respond(_) => Err(RetryError::NoOtherOrigin),
+        }
+    }
+
+    /// Sets the host's affinity settings: the token key (give every node of
+    /// a fleet the same one), the previous key during a rotation, the
+    /// cookie name, the statuses that trigger a failover retry. Applies to
+    /// the next decision.
+    pub fn set_affinity_config(&self, config: AffinityConfig) {
+        self.affinity.rcu(|state| AffinityState { config: config.clone(), store: state.store.clone() });
+    }
+
+    /// The affinity settings in effect.
+    pub fn affinity_config(&self) -> AffinityConfig {
+        self.affinity.load().config.clone()
+    }
+
+    /// Sets the store of header affinity sessions, replacing the built-in
+    /// [`MemorySessionStore`]: a store shared by a fleet makes its nodes
+    /// share sessions (with the same key, see
+    /// [`set_affinity_config`](Self::set_affinity_config)).
+    pub fn set_session_store(&self, store: SharedSessionStore) {
+        self.affinity.rcu(|state| AffinityState { config: state.config.clone(), store: Some(Arc::clone(&store)) });
+    }
+
+    /// The store of header affinity sessions: the one set, else the
+    /// built-in store, created when a table with header affinity is first
+    /// installed (`None` before that).
+    pub fn session_store(&self) -> Option<SharedSessionStore> {
+        self.affinity.load().store.clone()
+    }
+
+    /// Creates the built-in session store when `table` needs one and none
+    /// is set (on the writer side, so that decisions never allocate).
+    fn prepare_sessions(&self, table: &Table) {
+        if table.uses_header_affinity() && self.affinity.load().store.is_none() {
+            self.affinity.rcu(|state| AffinityState {
+                config: state.config.clone(),
+                store: Some(state.store.clone().unwrap_or_else(|| Arc::new(MemorySessionStore::default()))),
+            });
+        }
     }
 
     /// Decides like [`select_origin`](Self::select_origin) and records every
@@ -262,7 +422,9 @@ impl Router {
     ) -> Explanation<'r, Snapshot> {
         let snapshot = self.snapshot();
         let mut steps = Vec::new();
-        let outcome = decide(&snapshot.guard.table, request, &snapshot.guard.health, rng, &mut steps);
+        let affinity = self.affinity.load();
+        let ctx = affinity.context();
+        let outcome = decide_with(&snapshot.guard.table, request, &snapshot.guard.health, rng, &mut steps, &ctx);
         Explanation::new(snapshot, request, steps, outcome)
     }
 
@@ -381,6 +543,16 @@ impl Router {
         // The registry stays consistent even if a writer panicked: every
         // update is a single atomic store or a rebind.
         self.health.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl AffinityState {
+    fn context(&self) -> AffinityContext<'_> {
+        let ctx = AffinityContext::new(&self.config).clock(unix_now);
+        match &self.store {
+            Some(store) => ctx.sessions(&**store),
+            None => ctx,
+        }
     }
 }
 

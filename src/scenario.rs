@@ -13,19 +13,38 @@
 //!   `request` with `samples`, `vary` (`random` or `client_ip`),
 //!   `expect_share` (`"POOL/ORIGIN"` or `"POOL"`: share) and `tolerance`,
 //!   or a `sequence` of steps (`health` changes that persist, `now`,
-//!   `carry_affinity`, `request`, `expect`).
+//!   `origins_enabled`, `carry_affinity`, `request`, `expect`, `fail_with`,
+//!   `expect_retry`).
 //! - or, instead of `cases`, `expect_config_error`: paths that must each
 //!   appear among the compile errors.
+//!
+//! In a sequence, `carry_affinity: true` sends the affinity token the
+//! client holds: the last one a step issued (a browser's cookie jar).
+//! `origins_enabled` (`"POOL/ORIGIN": bool`) reloads the account with those
+//! origins enabled or disabled, at the step's time (a disabled origin starts
+//! draining then); the changes persist into later steps. `fail_with: 522`
+//! reports that the step's selection failed with that status and asks for a
+//! zero-downtime failover retry, checked by `expect_retry` (whose `error`
+//! may be a [`RetryError::code`](crate::affinity::RetryError::code)); the
+//! client then holds the retry's token, if it issued one.
 //!
 //! `expect` checks only the keys present: `load_balancer`, `pool`, `origin`
 //! (`"=previous"` in a sequence: the previous step's origin), `address`,
 //! `port`, `host_header`, `sni`, `ttl`, `fallback`, `error` (`no_load_balancer`,
 //! `load_balancer_disabled`, `no_healthy_origin`) and `fixed_response`
-//! (`status_code`, `message_body`, `content_type`, `location`). Unknown
-//! keys are errors, so that a misspelt expectation cannot pass silently.
+//! (`status_code`, `message_body`, `content_type`, `location`); for
+//! session affinity `session` (a [`SessionStatus::code`]: `off`, `no_key`,
+//! `new`, `pinned`, `temporary`), `rejected` (why the presented session was
+//! not honoured: a [`Rejection::code`], or `none`), `draining`,
+//! `set_cookie` (whether a token was issued), `cookie` (`name`, `max_age`,
+//! `secure`, `samesite`: the issued cookie's attributes), `retried`.
+//! Unknown keys are errors, so that a misspelt expectation cannot pass
+//! silently.
 //!
-//! Every case starts from the file's health, with a random source seeded
-//! from the case's name, so runs are reproducible.
+//! Every case starts from the file's account and health, with no session
+//! (an empty header session store and cookie jar), a random source seeded
+//! from the case's name, and a fixed affinity key, so runs are
+//! reproducible.
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -42,7 +61,11 @@ use crate::hash;
 use crate::health::{HealthRegistry, Status};
 use crate::request::{Request, Scheme};
 use crate::router::Router;
-use crate::select::{Decision, FastRng, RandomSource};
+use crate::select::affinity::{AffinityConfig, MemorySessionStore, Rejection, SessionStatus, TokenKey};
+use crate::select::{Decision, FastRng, RandomSource, Selection};
+
+/// The affinity key scenarios run with.
+const SCENARIO_KEY: [u8; 16] = *b"lbsteer-scenario";
 
 /// A parsed scenario file.
 #[derive(Debug, Deserialize)]
@@ -105,12 +128,18 @@ struct SequenceStep {
     #[serde(default)]
     health: Option<HealthSpec>,
     #[serde(default)]
+    origins_enabled: BTreeMap<String, bool>,
+    #[serde(default)]
     carry_affinity: bool,
     #[serde(default)]
     now: Option<u64>,
     request: RequestSpec,
     #[serde(default)]
     expect: Option<Expect>,
+    #[serde(default)]
+    fail_with: Option<u16>,
+    #[serde(default)]
+    expect_retry: Option<Expect>,
 }
 
 /// A request, as scenario files write it: `host` (required), `scheme`,
@@ -162,6 +191,21 @@ struct Expect {
     fallback: Option<bool>,
     error: Option<String>,
     fixed_response: Option<ExpectFixed>,
+    session: Option<String>,
+    rejected: Option<String>,
+    draining: Option<bool>,
+    set_cookie: Option<bool>,
+    cookie: Option<ExpectCookie>,
+    retried: Option<bool>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectCookie {
+    name: Option<String>,
+    max_age: Option<u32>,
+    secure: Option<bool>,
+    samesite: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -266,6 +310,7 @@ impl Scenario {
                 }],
             };
         }
+        router.set_affinity_config(AffinityConfig::new(TokenKey::from_bytes(SCENARIO_KEY)));
         let cases = self
             .cases
             .iter()
@@ -277,37 +322,25 @@ impl Scenario {
     fn reset_health(&self, router: &Router) -> Vec<String> {
         router.with_health(|registry| {
             registry.set_all(Status::Healthy);
+            // Counts a previous case set do not carry over.
+            let origins: Vec<(String, String)> =
+                registry.statuses().map(|(pool, origin, _)| (pool.to_string(), origin.to_string())).collect();
+            for (pool, origin) in &origins {
+                let _ = registry.set_origin_outstanding(pool, origin, 0);
+                let _ = registry.set_origin_connections(pool, origin, 0);
+                registry.set_pool_outstanding(pool, 0);
+                registry.set_pool_connections(pool, 0);
+            }
             apply_health(registry, &self.health)
         })
     }
 
     fn run_case(&self, router: &Router, case: &Case) -> Vec<String> {
         let mut failures = self.reset_health(router);
+        router.set_session_store(alloc::sync::Arc::new(MemorySessionStore::new(4_096)));
         let mut rng = FastRng::new(hash::origin_key("scenario", &case.name));
         if let Some(steps) = &case.sequence {
-            let mut previous: Option<String> = None;
-            for (i, step) in steps.iter().enumerate() {
-                if let Some(health) = &step.health {
-                    failures.extend(router.with_health(|registry| apply_health(registry, health)));
-                }
-                if step.carry_affinity {
-                    failures.push(format!("step {i}: carry_affinity: this build issues no affinity tokens"));
-                    continue;
-                }
-                let now = step.now.or(self.now);
-                let owned = OwnedRequest::new(&step.request);
-                let request = owned.request(now);
-                let decision = router.select_origin_with(&request, &mut rng);
-                let expect = step.expect.clone().unwrap_or_default();
-                let origin = match &decision {
-                    Ok(Decision::Origin(s)) => Some(s.origin().name().to_string()),
-                    _ => None,
-                };
-                for failure in check(&decision, &expect, previous.as_deref()) {
-                    failures.push(format!("step {i}: {failure}"));
-                }
-                previous = origin;
-            }
+            failures.extend(self.run_sequence(router, steps, &mut rng));
             return failures;
         }
         let Some(spec) = &case.request else {
@@ -325,6 +358,82 @@ impl Scenario {
                 failures.extend(check(&decision, case.expect.as_ref().unwrap_or(&Expect::default()), None));
             }
             Some(samples) => failures.extend(self.run_samples(router, case, &owned, samples, &mut rng)),
+        }
+        failures
+    }
+
+    fn run_sequence(&self, router: &Router, steps: &[SequenceStep], rng: &mut FastRng) -> Vec<String> {
+        let mut failures = Vec::new();
+        let mut previous: Option<String> = None;
+        // The client's affinity cookie: the last token issued to it.
+        let mut jar: Option<String> = None;
+        let mut account: Option<Account> = None;
+        for (i, step) in steps.iter().enumerate() {
+            let now = step.now.or(self.now);
+            if let Some(health) = &step.health {
+                failures.extend(router.with_health(|registry| apply_health(registry, health)));
+            }
+            if !step.origins_enabled.is_empty() {
+                let changed = account.get_or_insert_with(|| self.account.clone());
+                for (key, &enabled) in &step.origins_enabled {
+                    let origin = key.split_once('/').and_then(|(pool, name)| {
+                        changed.pools.iter_mut().find(|p| p.id == pool)?.origins.iter_mut().find(|o| o.name == name)
+                    });
+                    match origin {
+                        Some(origin) => origin.enabled = enabled,
+                        None => failures.push(format!("step {i}: origins_enabled: no origin {key:?}")),
+                    }
+                }
+                let at = now.unwrap_or_else(crate::router::unix_now);
+                if let Err(err) = router.reload_at(changed, at) {
+                    failures.push(format!("step {i}: origins_enabled: the account does not compile: {err}"));
+                }
+            }
+            let carried = if step.carry_affinity { jar.as_deref() } else { None };
+            if step.carry_affinity && carried.is_none() {
+                failures.push(format!("step {i}: carry_affinity: no earlier step issued a token"));
+            }
+            let cookie_name = router.affinity_config().cookie();
+            let owned = OwnedRequest::with_cookie(&step.request, carried.map(|token| (cookie_name.as_str(), token)));
+            let request = owned.request(now);
+            let decision = router.select_origin_with(&request, rng);
+            let expect = step.expect.clone().unwrap_or_default();
+            for failure in check(&decision, &expect, previous.as_deref()) {
+                failures.push(format!("step {i}: {failure}"));
+            }
+            let Ok(Decision::Origin(selection)) = &decision else {
+                previous = None;
+                if step.fail_with.is_some() {
+                    failures.push(format!("step {i}: fail_with: the step selected no origin"));
+                }
+                continue;
+            };
+            let mut origin = selection.origin().name().to_string();
+            let mut issued = selection.set_cookie().map(|c| c.value().to_string());
+            match (step.fail_with, &step.expect_retry) {
+                (Some(status), expect_retry) => {
+                    let retried = router.retry_with(&request, selection, status, rng);
+                    let expect = expect_retry.clone().unwrap_or_default();
+                    for failure in check_retry(&retried, &expect, Some(&origin)) {
+                        failures.push(format!("step {i}: retry: {failure}"));
+                    }
+                    if let Ok(retry) = &retried {
+                        origin = retry.origin().name().to_string();
+                        // The response the client gets is the retry's.
+                        issued = retry.set_cookie().map(|c| c.value().to_string());
+                    }
+                }
+                (None, Some(_)) => failures.push(format!("step {i}: expect_retry needs fail_with")),
+                (None, None) => {}
+            }
+            if let Some(token) = issued {
+                jar = Some(token);
+            }
+            previous = Some(origin);
+        }
+        if account.is_some() {
+            // Later cases start from the file's account.
+            let _ = router.reload(&self.account);
         }
         failures
     }
@@ -451,10 +560,19 @@ pub struct OwnedRequest {
 
 impl OwnedRequest {
     fn new(spec: &RequestSpec) -> Self {
+        Self::with_cookie(spec, None)
+    }
+
+    /// The request, with one more cookie (before the spec's own).
+    fn with_cookie(spec: &RequestSpec, extra: Option<(&str, &str)>) -> Self {
         let mut headers: Vec<(String, String)> = spec.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        if !spec.cookies.is_empty() {
-            let cookie = spec.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
-            headers.push(("cookie".into(), cookie));
+        let cookies: Vec<String> = extra
+            .into_iter()
+            .chain(spec.cookies.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !cookies.is_empty() {
+            headers.push(("cookie".into(), cookies.join("; ")));
         }
         OwnedRequest { spec: spec.clone(), headers }
     }
@@ -584,6 +702,88 @@ fn check<T: core::ops::Deref<Target = crate::table::Table>>(
             {
                 f.push(format!("fallback: expected {fallback}, got {}", s.is_fallback()));
             }
+            check_session(f, s, expect);
+        }
+    }
+    failures
+}
+
+fn check_session<T: core::ops::Deref<Target = crate::table::Table>>(
+    f: &mut Vec<String>,
+    s: &Selection<'_, T>,
+    expect: &Expect,
+) {
+    let status = s.session();
+    compare(f, "session", expect.session.as_deref(), Some(status.code()));
+    let rejected = match status {
+        SessionStatus::New { rejected } => rejected.map_or("none", Rejection::code),
+        _ => "none",
+    };
+    compare(f, "rejected", expect.rejected.as_deref(), Some(rejected));
+    if let Some(draining) = expect.draining {
+        let actual = matches!(status, SessionStatus::Pinned { draining: true });
+        if draining != actual {
+            f.push(format!("draining: expected {draining}, got {actual}"));
+        }
+    }
+    let cookie = s.set_cookie();
+    if let Some(set) = expect.set_cookie
+        && set != cookie.is_some()
+    {
+        f.push(format!("set_cookie: expected {set}, got {}", cookie.map_or("none".to_string(), |c| c.to_string())));
+    }
+    if let Some(want) = &expect.cookie {
+        match cookie {
+            None => f.push("cookie: expected one, none was set".into()),
+            Some(c) => {
+                compare(f, "cookie.name", want.name.as_deref(), Some(c.name()));
+                compare(f, "cookie.samesite", want.samesite.as_deref(), Some(c.same_site().as_str()));
+                if let Some(max_age) = want.max_age
+                    && max_age != c.max_age()
+                {
+                    f.push(format!("cookie.max_age: expected {max_age}, got {}", c.max_age()));
+                }
+                if let Some(secure) = want.secure
+                    && secure != c.secure()
+                {
+                    f.push(format!("cookie.secure: expected {secure}, got {}", c.secure()));
+                }
+            }
+        }
+    }
+    if let Some(retried) = expect.retried
+        && retried != s.is_retry()
+    {
+        f.push(format!("retried: expected {retried}, got {}", s.is_retry()));
+    }
+}
+
+/// Checks a failover retry: `previous` is the origin that failed.
+fn check_retry(
+    retried: &Result<Selection<'_, crate::router::Snapshot>, crate::select::affinity::RetryError>,
+    expect: &Expect,
+    previous: Option<&str>,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    match retried {
+        Err(err) => match &expect.error {
+            Some(code) if code == err.code() => {}
+            Some(code) => failures.push(format!("error: expected {code}, got {}", err.code())),
+            None => failures.push(format!("unexpected error {}", err.code())),
+        },
+        Ok(s) => {
+            if let Some(code) = &expect.error {
+                failures.push(format!("error: expected {code}, got origin {:?}", s.origin().name()));
+            }
+            let f = &mut failures;
+            compare(f, "pool", expect.pool.as_deref(), Some(s.pool().id()));
+            let expected_origin = match expect.origin.as_deref() {
+                Some("=previous") => Some(previous.unwrap_or("(no previous origin)")),
+                other => other,
+            };
+            compare(f, "origin", expected_origin, Some(s.origin().name()));
+            compare(f, "address", expect.address.as_deref(), Some(s.address()));
+            check_session(f, s, expect);
         }
     }
     failures

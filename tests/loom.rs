@@ -1,6 +1,7 @@
 //! Model checks, with loom, of the atomics the project writes itself: the
-//! health registry's cells and the in-flight guards. Every interleaving of
-//! the threads below is explored.
+//! health registry's cells, the in-flight guards, and the seqlock slots of
+//! the built-in session store. Every interleaving of the threads below is
+//! explored.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test --release --test loom`.
 #![cfg(loom)]
@@ -107,5 +108,53 @@ fn an_older_binding_never_trusts_a_newer_count() {
         reader.join().unwrap();
         assert_eq!(old.healthy_origins(pool), None);
         assert_eq!(new.healthy_origins(new_table.pool_id("p").unwrap()), Some(2));
+    });
+}
+
+/// Session keys that land in the same bucket of a one-bucket store.
+fn session(i: u8) -> lbsteer::affinity::SessionKey {
+    lbsteer::affinity::SessionKey::from_bytes([i; 16])
+}
+
+#[test]
+fn a_session_lookup_never_sees_another_sessions_origin() {
+    use lbsteer::affinity::{MemorySessionStore, SessionStore};
+    model(|| {
+        // Four slots: A's slot is freed and reused by B while a reader
+        // looks both up. A torn read (B's tag with A's origin, or the
+        // reverse) would pair a session with the wrong origin.
+        let store = loom::sync::Arc::new(MemorySessionStore::new(4));
+        store.record(&session(1), 10, 1_000, 60);
+        let reader = {
+            let store = store.clone();
+            loom::thread::spawn(move || {
+                let a = store.lookup(&session(1), 1_000, 60);
+                assert!(a.is_none() || a == Some(10), "{a:?}");
+                let b = store.lookup(&session(2), 1_000, 60);
+                assert!(b.is_none() || b == Some(20), "{b:?}");
+            })
+        };
+        store.remove(&session(1));
+        store.record(&session(2), 20, 1_000, 60);
+        reader.join().unwrap();
+        assert_eq!(store.lookup(&session(2), 1_000, 60), Some(20));
+        assert_eq!(store.lookup(&session(1), 1_000, 60), None);
+    });
+}
+
+#[test]
+fn concurrent_writers_of_one_session_leave_one_of_their_origins() {
+    use lbsteer::affinity::{MemorySessionStore, SessionStore};
+    model(|| {
+        let store = loom::sync::Arc::new(MemorySessionStore::new(4));
+        let writer = {
+            let store = store.clone();
+            loom::thread::spawn(move || store.record(&session(3), 30, 1_000, 60))
+        };
+        store.record(&session(3), 31, 1_000, 60);
+        writer.join().unwrap();
+        // A write that loses a race is dropped, never half-applied.
+        let seen = store.lookup(&session(3), 1_000, 60);
+        assert!(seen == Some(30) || seen == Some(31), "{seen:?}");
     });
 }

@@ -1,4 +1,5 @@
-//! `select_origin` allocates nothing, on every path: a counting allocator
+//! `select_origin` allocates nothing, on every path (session affinity's
+//! included: token verify and issue, header sessions, retries): a counting allocator
 //! measures each decision after one warm-up call (which may set up the
 //! thread's arc-swap slot and random generator once).
 
@@ -225,4 +226,211 @@ fn large_pools_never_allocate() {
 fn the_counter_counts() {
     // The proof is only as good as the counter: it must see an allocation.
     assert_eq!(measure(|| vec![1u8; 16]), 64);
+}
+
+const AFFINITY_ACCOUNT: &str = r#"{
+    "monitors": [{"id": "m"}],
+    "pools": [
+        {"id": "p", "name": "p", "monitor": "m", "origins": [
+            {"name": "a", "address": "192.0.2.1"}, {"name": "b", "address": "192.0.2.2"},
+            {"name": "gone", "address": "192.0.2.3", "enabled": false}]},
+        {"id": "q", "name": "q", "monitor": "m", "load_shedding": {"session_percent": 100},
+         "origins": [{"name": "q1", "address": "198.51.100.1"}, {"name": "q2", "address": "198.51.100.2"}]},
+        {"id": "fb", "name": "fb", "origins": [{"name": "f", "address": "203.0.113.1"}]}
+    ],
+    "load_balancers": [
+        {"name": "cookie.example.com", "default_pools": ["p", "q"], "fallback_pool": "fb", "session_affinity": "cookie",
+         "adaptive_routing": {"failover_across_pools": true},
+         "session_affinity_attributes": {"zero_downtime_failover": "temporary", "drain_duration": 600}},
+        {"name": "sticky.example.com", "default_pools": ["p", "q"], "fallback_pool": "fb", "session_affinity": "ip_cookie",
+         "session_affinity_attributes": {"zero_downtime_failover": "sticky"}},
+        {"name": "shed.example.com", "default_pools": ["q", "p"], "fallback_pool": "fb", "session_affinity": "cookie"},
+        {"name": "header.example.com", "default_pools": ["p"], "fallback_pool": "fb", "session_affinity": "header",
+         "session_affinity_attributes": {"headers": ["x-session", "cookie:sid"], "zero_downtime_failover": "temporary"}}
+    ]
+}"#;
+
+/// The affinity cookie a new session on `host` gets.
+fn token(router: &Router, host: &str, now: u64) -> String {
+    let request = Request::new(host).timestamp(now).client_ip("203.0.113.9".parse().unwrap());
+    let Ok(Decision::Origin(s)) = router.select_origin(&request) else { panic!("{host}") };
+    format!("__cflb={}", s.set_cookie().expect("a token").value())
+}
+
+#[test]
+fn affinity_paths_never_allocate() {
+    use lbsteer::affinity::{AffinityConfig, SessionStatus, TokenKey};
+    let router = Router::from_json(AFFINITY_ACCOUNT).unwrap();
+    router.with_health(|registry| registry.set_all(Status::Healthy));
+    let now = 1_764_000_000;
+    router.set_affinity_config(AffinityConfig::new(TokenKey::from_bytes([7; 16])));
+    let ip = "203.0.113.9".parse().unwrap();
+
+    let cookie = token(&router, "cookie.example.com", now);
+    let sticky = token(&router, "sticky.example.com", now);
+    let shed = token(&router, "shed.example.com", now);
+    let other_lb = token(&router, "sticky.example.com", now);
+    let forged = format!("{}A", &cookie[..cookie.len() - 1]);
+    let old = {
+        let previous = router.affinity_config();
+        router.set_affinity_config(AffinityConfig::new(TokenKey::from_bytes([9; 16])));
+        let old = token(&router, "cookie.example.com", now);
+        router.set_affinity_config(previous.previous_key(TokenKey::from_bytes([9; 16])));
+        old
+    };
+    let garbage = format!("__cflb={}; other=1; __cflb=\u{e9}\u{e9}", "x".repeat(300));
+    let header_pairs = [("x-session", "user-1")];
+    let cookie_pairs = [("cookie", "sid=s-9")];
+
+    let requests: Vec<(&str, Request<'_>)> = vec![
+        ("cookie, new session (token issued)", Request::new("cookie.example.com").timestamp(now)),
+        (
+            "cookie, pinned (token verified)",
+            Request::new("cookie.example.com").timestamp(now + 9).cookie_header(&cookie),
+        ),
+        ("cookie, expired", Request::new("cookie.example.com").timestamp(now + 90_000).cookie_header(&cookie)),
+        ("cookie, forged", Request::new("cookie.example.com").timestamp(now).cookie_header(&forged)),
+        ("cookie, other load balancer", Request::new("cookie.example.com").timestamp(now).cookie_header(&other_lb)),
+        ("cookie, garbage", Request::new("cookie.example.com").timestamp(now).cookie_header(&garbage)),
+        ("cookie, previous key (re-issued)", Request::new("cookie.example.com").timestamp(now).cookie_header(&old)),
+        ("cookie, system clock", Request::new("cookie.example.com").cookie_header(&cookie)),
+        ("ip_cookie, new session", Request::new("sticky.example.com").timestamp(now).client_ip(ip)),
+        ("ip_cookie, pinned", Request::new("sticky.example.com").timestamp(now).client_ip(ip).cookie_header(&sticky)),
+        ("session shed", Request::new("shed.example.com").timestamp(now).cookie_header(&shed)),
+        ("header, session", Request::new("header.example.com").timestamp(now).headers(&header_pairs)),
+        ("header, cookie: entry", Request::new("header.example.com").timestamp(now).headers(&cookie_pairs)),
+        ("header, no key", Request::new("header.example.com").timestamp(now)),
+    ];
+    // Each path does what its name says.
+    let expected = [
+        "new",
+        "pinned",
+        "new:expired",
+        "new:forged",
+        "new:other_load_balancer",
+        "new:malformed",
+        "pinned+cookie",
+        "",
+        "new",
+        "pinned",
+        "new:shed",
+        "",
+        "",
+        "no_key",
+    ];
+    let mut failures = Vec::new();
+    for ((name, request), expected) in requests.iter().zip(expected) {
+        let Ok(Decision::Origin(s)) = router.select_origin(request) else { panic!("{name}") };
+        let got = match s.session() {
+            SessionStatus::New { rejected: Some(why) } => format!("new:{}", why.code()),
+            SessionStatus::Pinned { .. } if s.set_cookie().is_some() => "pinned+cookie".to_string(),
+            status => status.code().to_string(),
+        };
+        drop(s);
+        if !expected.is_empty() && got != expected {
+            failures.push(format!("{name}: {got}, expected {expected}"));
+        }
+        let allocations = measure(|| router.select_origin(request));
+        if allocations != 0 {
+            failures.push(format!("{name}: {allocations} allocations"));
+        }
+    }
+    // A new header session per call (the store records each).
+    let sessions: Vec<String> = (0..65).map(|i| format!("user-{i}")).collect();
+    let pairs: Vec<[(&str, &str); 1]> = sessions.iter().map(|s| [("x-session", s.as_str())]).collect();
+    let mut i = 0;
+    let allocations = measure(|| {
+        i += 1;
+        router.select_origin(&Request::new("header.example.com").timestamp(now).headers(&pairs[i % pairs.len()]))
+    });
+    assert_eq!(allocations, 0, "new header sessions");
+
+    // Retries: temporary, sticky, across pools, a new header session moved.
+    let pinned = Request::new("cookie.example.com").timestamp(now + 9).cookie_header(&cookie);
+    let allocations = measure(|| match router.select_origin(&pinned) {
+        Ok(Decision::Origin(s)) => router.retry(&pinned, &s, 522).is_ok(),
+        _ => false,
+    });
+    assert_eq!(allocations, 0, "retry, temporary");
+    let sticky_request = Request::new("sticky.example.com").timestamp(now).client_ip(ip).cookie_header(&sticky);
+    let allocations = measure(|| match router.select_origin(&sticky_request) {
+        Ok(Decision::Origin(s)) => router.retry(&sticky_request, &s, 526).map(|r| r.set_cookie().is_some()),
+        _ => Ok(false),
+    });
+    assert_eq!(allocations, 0, "retry, sticky");
+    let header = Request::new("header.example.com").timestamp(now).headers(&header_pairs);
+    let allocations = measure(|| match router.select_origin(&header) {
+        Ok(Decision::Origin(s)) => router.retry(&header, &s, 521).is_ok(),
+        _ => false,
+    });
+    assert_eq!(allocations, 0, "retry, header");
+    router.with_health(|registry| registry.set_status("p", "b", Status::Unhealthy).unwrap());
+    let allocations = measure(|| match router.select_origin(&pinned) {
+        Ok(Decision::Origin(s)) => router.retry(&pinned, &s, 523).map(|r| r.pool().id() == "q"),
+        _ => Ok(false),
+    });
+    assert_eq!(allocations, 0, "retry across pools");
+    router.with_health(|registry| registry.set_status("p", "b", Status::Healthy).unwrap());
+
+    // A draining origin keeps its session.
+    let mut drained: lbsteer::Account = lbsteer::Account::from_json(AFFINITY_ACCOUNT).unwrap();
+    let Ok(Decision::Origin(first)) = router.select_origin(&pinned) else { panic!() };
+    let pinned_origin = first.origin().name().to_string();
+    drop(first);
+    for origin in &mut drained.pools[0].origins {
+        origin.enabled = origin.name != pinned_origin;
+    }
+    router.reload_at(&drained, now + 10).unwrap();
+    router.with_health(|registry| registry.set_all(Status::Healthy));
+    let Ok(Decision::Origin(s)) = router.select_origin(&pinned) else { panic!() };
+    assert_eq!(s.session(), SessionStatus::Pinned { draining: true });
+    drop(s);
+    assert_eq!(measure(|| router.select_origin(&pinned)), 0, "draining");
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn table_select_with_affinity_never_allocates() {
+    use lbsteer::affinity::{AffinityConfig, AffinityContext, MemorySessionStore, SessionStatus, TokenKey};
+    let table = Table::compile(&lbsteer::Account::from_json(AFFINITY_ACCOUNT).unwrap()).unwrap();
+    let mut registry = HealthRegistry::new();
+    let health = registry.bind(&table);
+    registry.set_all(Status::Healthy);
+    let config = AffinityConfig::new(TokenKey::from_bytes([3; 16]));
+    let store = MemorySessionStore::new(256);
+    let ctx = AffinityContext::new(&config).sessions(&store);
+    let mut rng = FastRng::new(5);
+    let now = 1_764_000_000;
+    let first = Request::new("cookie.example.com").timestamp(now);
+    let cookie = match table.select_with(&first, &health, &mut rng, &ctx) {
+        Ok(Decision::Origin(s)) => format!("__cflb={}", s.set_cookie().unwrap().value()),
+        _ => panic!(),
+    };
+    let pinned = Request::new("cookie.example.com").timestamp(now + 1).cookie_header(&cookie);
+    let Ok(Decision::Origin(s)) = table.select_with(&pinned, &health, &mut rng, &ctx) else { panic!() };
+    assert_eq!(s.session(), SessionStatus::Pinned { draining: false });
+    assert_eq!(measure(|| table.select_with(&first, &health, &mut rng, &ctx).is_ok()), 0, "issue");
+    assert_eq!(measure(|| table.select_with(&pinned, &health, &mut rng, &ctx).is_ok()), 0, "verify and pin");
+    let headers = [("x-session", "u")];
+    let header = Request::new("header.example.com").timestamp(now).headers(&headers);
+    assert_eq!(measure(|| table.select_with(&header, &health, &mut rng, &ctx).is_ok()), 0, "header session");
+    assert_eq!(
+        measure(|| match table.select_with(&pinned, &health, &mut rng, &ctx) {
+            Ok(Decision::Origin(s)) => table.retry(&pinned, &s, 522, &health, &mut rng, &ctx).is_ok(),
+            _ => false,
+        }),
+        0,
+        "retry"
+    );
+    // Rendering the cookie into a caller's buffer.
+    let Ok(Decision::Origin(s)) = table.select_with(&first, &health, &mut rng, &ctx) else { panic!() };
+    let mut buffer = [0u8; 256];
+    let allocations = measure(|| {
+        use std::io::Write;
+        let cookie = s.set_cookie().unwrap();
+        let mut out = &mut buffer[..];
+        write!(out, "{cookie}").unwrap();
+        out.len()
+    });
+    assert_eq!(allocations, 0, "Set-Cookie rendering");
 }

@@ -235,8 +235,10 @@ fn compile_load_balancer(
         }
     }
 
+    let name: Box<str> = name.map(Hostname::display).unwrap_or_default().into();
     LoadBalancerEntry {
-        name: name.map(Hostname::display).unwrap_or_default().into(),
+        key: crate::hash::load_balancer_key(&name),
+        name,
         enabled: lb.enabled,
         proxied: lb.proxied,
         settings,

@@ -120,6 +120,22 @@ impl Table {
         }
         let mut pool_ids = hashbrown::HashMap::with_capacity_and_hasher(pools.ids.len(), ahash::RandomState::new());
         pool_ids.extend(pools.ids.iter().map(|(&id, &pool)| (id.into(), pool)));
+        let mut origin_identities =
+            hashbrown::HashMap::with_capacity_and_hasher(pools.origins.len(), ahash::RandomState::new());
+        for (i, origin) in pools.origins.iter().enumerate() {
+            origin_identities.entry(origin.key).or_insert(crate::table::OriginId(i as u32));
+        }
+        let uses = |wanted: fn(crate::table::AffinityMode) -> bool| {
+            load_balancers.iter().any(|lb| {
+                wanted(lb.settings.affinity)
+                    || lb.rules.iter().any(|rule| match &rule.action {
+                        crate::table::RuleAction::Override(o) => o.affinity.is_some_and(wanted),
+                        crate::table::RuleAction::Respond(_) => false,
+                    })
+            })
+        };
+        let uses_affinity = uses(|mode| mode != crate::table::AffinityMode::None);
+        let uses_header_affinity = uses(|mode| mode == crate::table::AffinityMode::Header);
         let mut cname_map =
             hashbrown::HashMap::with_capacity_and_hasher(cname_targets.len(), ahash::RandomState::new());
         cname_map.extend(cname_targets);
@@ -132,6 +148,9 @@ impl Table {
             hosts,
             origin_rules: origin_rules.into(),
             pool_ids,
+            origin_identities,
+            uses_affinity,
+            uses_header_affinity,
             cnames: cname_map,
             warnings: diags.warnings.into(),
         })

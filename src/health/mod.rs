@@ -250,6 +250,14 @@ pub trait HealthView {
         let _ = origin;
         0
     }
+
+    /// When (Unix seconds) the origin, now disabled, was disabled: the start
+    /// of its drain window (`session_affinity_attributes.drain_duration`).
+    /// `None` (the default) when unknown, which ends every drain at once.
+    fn origin_disabled_since(&self, origin: OriginId) -> Option<u64> {
+        let _ = origin;
+        None
+    }
 }
 
 impl<H: HealthView + ?Sized> HealthView for &H {
@@ -273,6 +281,9 @@ impl<H: HealthView + ?Sized> HealthView for &H {
     }
     fn origin_connections(&self, origin: OriginId) -> u32 {
         (**self).origin_connections(origin)
+    }
+    fn origin_disabled_since(&self, origin: OriginId) -> Option<u64> {
+        (**self).origin_disabled_since(origin)
     }
 }
 

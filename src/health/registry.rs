@@ -13,6 +13,9 @@ use crate::table::{OriginId, PoolId, Table};
 /// "No measurement" in an RTT slot.
 const NO_RTT: u64 = u64::MAX;
 
+/// "Not draining" in an origin's disabled-since slot.
+const NOT_DISABLED: u64 = u64::MAX;
+
 /// What is known about one origin, shared by every table generation that
 /// contains it.
 pub(crate) struct OriginCell {
@@ -22,6 +25,10 @@ pub(crate) struct OriginCell {
     enabled: AtomicBool,
     outstanding: AtomicU32,
     connections: AtomicU32,
+    /// When a binding found the origin disabled after one that had it
+    /// enabled (Unix seconds): its drain window starts then.
+    /// [`NOT_DISABLED`] otherwise.
+    disabled_since: AtomicU64,
     pool: Arc<PoolCell>,
 }
 
@@ -117,7 +124,22 @@ impl HealthRegistry {
     /// reads for that table. State of identities the table no longer has is
     /// released from the registry (a previous [`BoundHealth`] still in use
     /// keeps its own references).
+    ///
+    /// Origins this binding finds disabled, where the previous binding had
+    /// them enabled, start draining now: with `std`, the system clock's
+    /// now; without, the time is unknown and drain windows end at once (use
+    /// [`bind_at`](Self::bind_at)).
     pub fn bind(&mut self, table: &Table) -> BoundHealth {
+        #[cfg(feature = "std")]
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        #[cfg(not(feature = "std"))]
+        let now = NOT_DISABLED;
+        self.bind_at(table, now)
+    }
+
+    /// Binds like [`bind`](Self::bind), at `now` (Unix seconds): the
+    /// moment origins that turn disabled start draining.
+    pub fn bind_at(&mut self, table: &Table, now: u64) -> BoundHealth {
         self.binding = self.binding.wrapping_add(1);
         let stamp = u64::from(self.binding) << 32;
         let mut pools = crate::hash::map_with_capacity(table.pools().len());
@@ -138,10 +160,16 @@ impl HealthRegistry {
                         enabled: AtomicBool::new(false),
                         outstanding: AtomicU32::new(0),
                         connections: AtomicU32::new(0),
+                        disabled_since: AtomicU64::new(NOT_DISABLED),
                         pool: Arc::clone(&cell),
                     })
                 });
-                origin_cell.enabled.store(origin.enabled(), Relaxed);
+                let was_enabled = origin_cell.enabled.swap(origin.enabled(), Relaxed);
+                if origin.enabled() {
+                    origin_cell.disabled_since.store(NOT_DISABLED, Relaxed);
+                } else if was_enabled {
+                    origin_cell.disabled_since.store(now, Relaxed);
+                }
                 if origin.enabled() && origin_cell.status.load(Relaxed) == Status::Healthy as u8 {
                     healthy += 1;
                 }
@@ -321,6 +349,11 @@ impl HealthView for BoundHealth {
     }
     fn origin_connections(&self, origin: OriginId) -> u32 {
         self.origins.get(origin.index()).map_or(0, |c| c.connections.load(Relaxed))
+    }
+    #[inline]
+    fn origin_disabled_since(&self, origin: OriginId) -> Option<u64> {
+        let since = self.origins.get(origin.index())?.disabled_since.load(Relaxed);
+        (since != NOT_DISABLED).then_some(since)
     }
 }
 

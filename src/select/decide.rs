@@ -1,17 +1,18 @@
 //! The pipeline, in the order a request travels it.
 
-use super::origins::{HealthMode, pick_origin};
+use super::affinity::{self, AffinityContext, Begin, SessionOutcome};
+use super::origins::{HealthMode, Pick, pick_origin};
 use super::pools::PoolOrder;
 use super::shedding::{Traffic, sheds};
-use super::{Outcome, Picked, RandomSource, Responder, SelectError};
+use super::{FastRng, Outcome, Picked, RandomSource, Responder, SelectError};
 use crate::explain::{Candidates, Skip, Step, Tracer};
 use crate::expr::Context;
 use crate::geo::{CountryCode, PopCode, Region};
 use crate::health::HealthView;
 use crate::request::Request;
 use crate::table::{
-    AffinityAttributes, AffinityMode, HostKey, Overrides, PoolId, PoolList, PoolPolicy, PoolSetAction, PoolSetEntry,
-    PoolWeights, RuleAction, Settings, Table, Topology, find_geo,
+    AffinityAttributes, AffinityMode, HostKey, LoadBalancerEntry, LoadBalancerId, Overrides, PoolId, PoolList,
+    PoolPolicy, PoolSetAction, PoolSetEntry, PoolWeights, RuleAction, Settings, Table, Topology, find_geo,
 };
 
 /// The settings in effect for one request: the load balancer's, with the
@@ -110,12 +111,23 @@ impl<'t> Effective<'t> {
     }
 
     /// The policy in effect; an empty one means geo when a geo map is set.
-    fn policy(&self) -> (PoolPolicy, bool) {
+    pub(crate) fn policy(&self) -> (PoolPolicy, bool) {
         match self.policy {
             Some(policy) => (policy, true),
             None if self.has_geo_maps() => (PoolPolicy::Geo, false),
             None => (PoolPolicy::Off, false),
         }
+    }
+
+    /// Whether the settings name `pool` anywhere: default pools (or a pool
+    /// set's), a geo map, or the fallback pool. The pools a session may
+    /// stay in.
+    pub(crate) fn references(&self, pool: PoolId) -> bool {
+        self.fallback_pool == pool
+            || self.default_pools.contains(&pool)
+            || self.pop_pools.iter().any(|(_, list)| list.contains(&pool))
+            || self.country_pools.iter().any(|(_, list)| list.contains(&pool))
+            || self.region_pools.iter().any(|(_, list)| list.contains(&pool))
     }
 
     fn has_geo_maps(&self) -> bool {
@@ -126,7 +138,7 @@ impl<'t> Effective<'t> {
     /// request is in (PoP, then country, then region), else the default
     /// pools. A defined area whose pools are all down goes to the fallback
     /// pool, never to the default pools.
-    fn candidates(&self, policy: PoolPolicy, request: &Request<'_>) -> (&'t [PoolId], Candidates) {
+    pub(crate) fn candidates(&self, policy: PoolPolicy, request: &Request<'_>) -> (&'t [PoolId], Candidates) {
         if policy == PoolPolicy::Geo {
             if let Some((pop, pools)) = request.pop.and_then(|pop| Some((pop, find_geo(self.pop_pools, pop)?))) {
                 return (pools, Candidates::Pop(pop));
@@ -170,18 +182,105 @@ impl Topology {
     }
 }
 
-pub(crate) fn decide<H, R, T>(
+/// A request past custom rules, about to be steered.
+pub(crate) struct Routed<'t> {
+    pub(crate) load_balancer: LoadBalancerId,
+    pub(crate) lb: &'t LoadBalancerEntry,
+    pub(crate) effective: Effective<'t>,
+    host_header_rule: Option<u32>,
+    sni_rule: Option<u32>,
+    port_rule: Option<u32>,
+}
+
+impl Routed<'_> {
+    pub(crate) fn outcome(&self, picked: Picked, session: SessionOutcome) -> Outcome {
+        Outcome {
+            load_balancer: self.load_balancer,
+            picked,
+            ttl: self.effective.ttl,
+            host_header_rule: self.host_header_rule,
+            sni_rule: self.sni_rule,
+            port_rule: self.port_rule,
+            session,
+            retried: false,
+        }
+    }
+}
+
+/// How far the first half of the pipeline got.
+pub(crate) enum Routing<'t> {
+    /// Steer with these settings.
+    Steer(Routed<'t>),
+    /// A fixed response answers.
+    Respond(Outcome),
+}
+
+/// The whole pipeline.
+pub(crate) fn decide_with<H, R, T>(
     table: &Table,
     request: &Request<'_>,
     health: &H,
     rng: &mut R,
     trace: &mut T,
+    ctx: &AffinityContext<'_>,
 ) -> Result<Outcome, SelectError>
 where
     H: HealthView + ?Sized,
     R: RandomSource + ?Sized,
     T: Tracer,
 {
+    let routed = match route(table, request, trace)? {
+        Routing::Steer(routed) => routed,
+        Routing::Respond(outcome) => return Ok(outcome),
+    };
+    let effective = &routed.effective;
+
+    // Session affinity: a session honoured ends the decision here.
+    let pending = match affinity::begin(table, routed.lb, effective, request, health, rng, trace, ctx) {
+        Begin::Off => None,
+        Begin::Pinned { pool, origin, outcome } => {
+            let picked = Picked::Origin { pool, origin, fallback: false, fail_open: false };
+            return Ok(routed.outcome(picked, outcome));
+        }
+        Begin::Steer(pending) => Some(pending),
+    };
+
+    // Pool steering, load shedding, origin steering.
+    let (policy, configured) = effective.policy();
+    trace.step(Step::Policy { policy, configured });
+    let (candidates, from) = effective.candidates(policy, request);
+    trace.step(Step::Candidates { from, count: candidates.len() });
+    let mut order = PoolOrder::new(candidates, policy);
+    if let Some(pool) = pending.as_ref().and_then(|p| p.shed_pool) {
+        order.pass_over(pool);
+    }
+    let picked = match pending.as_ref().and_then(|p| p.ip_seed) {
+        // `ip_cookie`: a new session's draws are seeded by the client IP,
+        // and the origin is hashed from it, so the first choice is stable
+        // per client.
+        Some((seed, key)) => {
+            let steering = Steering { pick: Pick { hash_key: Some(key), exclude: None }, ..Steering::NEW };
+            steer(table, effective, &mut order, request, health, &mut FastRng::new(seed), trace, steering)
+        }
+        None => steer(table, effective, &mut order, request, health, rng, trace, Steering::NEW),
+    }?;
+    let session = match (&pending, picked) {
+        (Some(pending), Picked::Origin { origin, .. }) => {
+            affinity::finish(pending, table, routed.lb, effective.affinity_attributes, origin, request, trace)
+        }
+        _ => SessionOutcome::OFF,
+    };
+    Ok(routed.outcome(picked, session))
+}
+
+/// Origin Rules, hostname, pool sets and custom rules: the settings to
+/// steer with, or a fixed response.
+#[inline(always)]
+pub(crate) fn route<'t, T: Tracer>(
+    table: &'t Table,
+    request: &Request<'_>,
+    trace: &mut T,
+) -> Result<Routing<'t>, SelectError> {
     let key = HostKey::new(request.host);
     // The normalised host, for rule conditions (`http.host`).
     let host = || key.as_ref().map_or("", HostKey::as_str);
@@ -232,25 +331,25 @@ where
         return Err(SelectError::LoadBalancerDisabled);
     }
     let lb = table.load_balancer(route.load_balancer);
-    let outcome = |picked, ttl| Outcome {
+    let mut routed = Routed {
         load_balancer: route.load_balancer,
-        picked,
-        ttl,
+        lb,
+        effective: Effective::new(&lb.settings),
         host_header_rule,
         sni_rule,
         port_rule,
     };
 
     // Pool sets (first match wins), then custom rules in priority order.
-    let mut effective = Effective::new(&lb.settings);
     for (at, set) in lb.pool_sets.iter().enumerate() {
         let matched = set.topology.matches(request);
         trace.step(Step::PoolSet { set: set.index as usize, matched });
         if matched {
             if let PoolSetAction::Respond(_) = set.action {
-                return Ok(outcome(Picked::Respond(Responder::PoolSet(at as u32)), effective.ttl));
+                let picked = Picked::Respond(Responder::PoolSet(at as u32));
+                return Ok(Routing::Respond(routed.outcome(picked, SessionOutcome::OFF)));
             }
-            effective.apply_pool_set(at, set);
+            routed.effective.apply_pool_set(at, set);
             break;
         }
     }
@@ -264,32 +363,64 @@ where
             }
             match &rule.action {
                 RuleAction::Respond(_) => {
-                    return Ok(outcome(Picked::Respond(Responder::Rule(at as u32)), effective.ttl));
+                    let picked = Picked::Respond(Responder::Rule(at as u32));
+                    return Ok(Routing::Respond(routed.outcome(picked, SessionOutcome::OFF)));
                 }
-                RuleAction::Override(overrides) => effective.apply(overrides),
+                RuleAction::Override(overrides) => routed.effective.apply(overrides),
             }
             if rule.terminates {
                 break;
             }
         }
     }
+    Ok(Routing::Steer(routed))
+}
 
-    // Pool steering, load shedding, origin steering.
-    let (policy, configured) = effective.policy();
-    trace.step(Step::Policy { policy, configured });
-    let (candidates, from) = effective.candidates(policy, request);
-    trace.step(Step::Candidates { from, count: candidates.len() });
-    let mut order = PoolOrder::new(candidates, policy);
+/// What steering may do.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Steering {
+    pub(crate) pick: Pick,
+    /// Whether pools shed (`default_percent`); a failover retry does not.
+    pub(crate) shedding: bool,
+    /// Whether the fallback pool may fail open; a failover retry wants a
+    /// healthy origin.
+    pub(crate) fail_open: bool,
+}
+
+impl Steering {
+    /// A request steered afresh.
+    pub(crate) const NEW: Steering =
+        Steering { pick: Pick { hash_key: None, exclude: None }, shedding: true, fail_open: true };
+}
+
+/// Pools in `order`, then the fallback pool: the first origin found.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn steer<H, R, T>(
+    table: &Table,
+    effective: &Effective<'_>,
+    order: &mut PoolOrder<'_>,
+    request: &Request<'_>,
+    health: &H,
+    rng: &mut R,
+    trace: &mut T,
+    steering: Steering,
+) -> Result<Picked, SelectError>
+where
+    H: HealthView + ?Sized,
+    R: RandomSource + ?Sized,
+    T: Tracer,
+{
     while let Some(pool) = order.next(table, effective.weights, request, health, rng, trace) {
-        if sheds(table.pool(pool), request, Traffic::New, rng) {
+        if steering.shedding && sheds(table.pool(pool), request, Traffic::New, rng) {
             trace.step(Step::PoolSkipped { pool, reason: Skip::Shed });
             continue;
         }
-        match pick_origin(table, pool, request, health, rng, HealthMode::Respect) {
+        match pick_origin(table, pool, request, health, rng, HealthMode::Respect, steering.pick) {
             Some((origin, policy)) => {
                 trace.step(Step::PoolChosen { pool });
                 trace.step(Step::OriginChosen { origin, policy });
-                return Ok(outcome(Picked::Origin { pool, origin, fallback: false, fail_open: false }, effective.ttl));
+                return Ok(Picked::Origin { pool, origin, fallback: false, fail_open: false });
             }
             None => trace.step(Step::PoolSkipped { pool, reason: Skip::NoSelectableOrigin }),
         }
@@ -299,11 +430,16 @@ where
     // it fails open to its enabled origins.
     let pool = effective.fallback_pool;
     if table.pool(pool).enabled {
-        for (mode, fail_open) in [(HealthMode::Respect, false), (HealthMode::Ignore, true)] {
-            if let Some((origin, policy)) = pick_origin(table, pool, request, health, rng, mode) {
+        let modes: &[(HealthMode, bool)] = if steering.fail_open {
+            &[(HealthMode::Respect, false), (HealthMode::Ignore, true)]
+        } else {
+            &[(HealthMode::Respect, false)]
+        };
+        for &(mode, fail_open) in modes {
+            if let Some((origin, policy)) = pick_origin(table, pool, request, health, rng, mode, steering.pick) {
                 trace.step(Step::Fallback { pool, fail_open });
                 trace.step(Step::OriginChosen { origin, policy });
-                return Ok(outcome(Picked::Origin { pool, origin, fallback: true, fail_open }, effective.ttl));
+                return Ok(Picked::Origin { pool, origin, fallback: true, fail_open });
             }
         }
     }

@@ -6,21 +6,31 @@
 //! [`HealthView`] and a [`RandomSource`]. It takes no lock and allocates
 //! nothing. The result borrows the table: a [`Decision`] either names an
 //! origin ([`Selection`]) or carries a fixed [`Response`].
+//!
+//! [`Table::select_with`] adds session affinity (an [`AffinityContext`]:
+//! the token key, the header session store, a clock), and
+//! [`Table::retry`] is zero-downtime failover; see [`affinity`].
 
+pub mod affinity;
 pub(crate) mod decide;
 mod origins;
 mod pools;
+mod retry;
 mod rng;
+mod sessions;
 mod shedding;
+mod token;
 
 use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Deref;
 
 #[cfg(feature = "std")]
-pub(crate) use decide::decide;
+pub(crate) use decide::decide_with;
 pub(crate) use origins::{HashRanking, build_cumulative_weights, build_hash_ranking};
 pub(crate) use pools::Position;
+#[cfg(feature = "std")]
+pub(crate) use retry::retry;
 #[cfg(feature = "std")]
 pub(crate) use rng::wyrand_step;
 pub use rng::{FastRng, RandomSource};
@@ -31,6 +41,7 @@ use crate::request::Request;
 use crate::table::{
     FixedResponseEntry, LoadBalancerEntry, LoadBalancerId, OriginEntry, OriginId, PoolEntry, PoolId, Table,
 };
+use affinity::{AffinityContext, RetryError, SessionOutcome, SessionStatus, SetCookie};
 
 /// Why no origin was selected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
@@ -90,6 +101,10 @@ pub(crate) struct Outcome {
     pub(crate) host_header_rule: Option<u32>,
     pub(crate) sni_rule: Option<u32>,
     pub(crate) port_rule: Option<u32>,
+    /// What session affinity did.
+    pub(crate) session: SessionOutcome,
+    /// Whether this is a failover retry.
+    pub(crate) retried: bool,
 }
 
 /// What to do with a request: forward it to an origin, or answer it.
@@ -117,6 +132,8 @@ impl<'r, T: Deref<Target = Table>> Decision<'r, T> {
                 ttl: outcome.ttl,
                 request_host: request.host,
                 default_port: request.scheme.default_port(),
+                session: outcome.session,
+                retried: outcome.retried,
             }),
             Picked::Respond(responder) => {
                 Decision::Respond(Response { table, load_balancer: outcome.load_balancer, responder })
@@ -159,6 +176,8 @@ pub struct Selection<'r, T: Deref<Target = Table>> {
     ttl: u32,
     request_host: &'r str,
     default_port: u16,
+    session: SessionOutcome,
+    retried: bool,
 }
 
 impl<'r, T: Deref<Target = Table>> Selection<'r, T> {
@@ -265,6 +284,36 @@ impl<'r, T: Deref<Target = Table>> Selection<'r, T> {
         self.fail_open
     }
 
+    /// What session affinity did: no affinity, a new session, the
+    /// request's session honoured, …
+    pub fn session(&self) -> SessionStatus {
+        self.session.status
+    }
+
+    /// The affinity cookie to set on the response, when a token was issued
+    /// (a new session, or one re-issued under a rotated key). Add it as a
+    /// `Set-Cookie` header: its `Display` is the header value. Built on
+    /// each call (base64 of 36 bytes), without allocating.
+    pub fn set_cookie(&self) -> Option<SetCookie> {
+        let issued = self.session.cookie?;
+        Some(issued.to_set_cookie(self.load_balancer().key, self.origin().key))
+    }
+
+    /// Whether this selection is a zero-downtime failover retry.
+    pub fn is_retry(&self) -> bool {
+        self.retried
+    }
+
+    pub(crate) fn previous(&self) -> retry::Previous {
+        retry::Previous {
+            load_balancer: self.load_balancer,
+            pool: self.pool,
+            origin: self.origin,
+            session: self.session.status,
+            retried: self.retried,
+        }
+    }
+
     fn origin_rule(&self, at: u32) -> &crate::table::OriginRuleEntry {
         &self.table.origin_rules[at as usize]
     }
@@ -282,6 +331,9 @@ impl<T: Deref<Target = Table>> fmt::Debug for Selection<'_, T> {
             .field("sni", &self.sni())
             .field("fallback", &self.fallback)
             .field("fail_open", &self.fail_open)
+            .field("session", &self.session.status)
+            .field("set_cookie", &self.set_cookie())
+            .field("retried", &self.retried)
             .finish()
     }
 }
@@ -360,7 +412,9 @@ impl Table {
     /// Decides which origin serves `request`.
     ///
     /// Health comes from `health` (by this table's ids); weighted choices
-    /// draw from `rng`. Takes no lock and allocates nothing.
+    /// draw from `rng`. Takes no lock and allocates nothing. Session
+    /// affinity does not apply (there is no key to verify tokens with):
+    /// use [`select_with`](Self::select_with) for it.
     ///
     /// ```
     /// # #[cfg(feature = "std")] {
@@ -387,7 +441,55 @@ impl Table {
         H: HealthView + ?Sized,
         R: RandomSource + ?Sized,
     {
-        let outcome = decide::decide(self, request, health, rng, &mut NoTrace)?;
+        self.select_with(request, health, rng, &AffinityContext::NONE)
+    }
+
+    /// Decides like [`select`](Self::select), with session affinity: the
+    /// context holds the token key, the header session store and a clock
+    /// (the request's [`timestamp`](Request::timestamp) comes first). Takes
+    /// no lock and allocates nothing (the built-in session store included).
+    ///
+    /// ```
+    /// # #[cfg(feature = "std")] {
+    /// use lbsteer::affinity::{AffinityConfig, AffinityContext, SessionStatus, TokenKey};
+    /// use lbsteer::{Decision, FastRng, Request, Table, health::AllHealthy};
+    /// let account = lbsteer::Account::from_json(r#"{
+    ///     "pools": [{"id": "p", "name": "p", "origins": [
+    ///         {"name": "a", "address": "192.0.2.1"}, {"name": "b", "address": "192.0.2.2"}]}],
+    ///     "load_balancers": [{"name": "www.example.com", "default_pools": ["p"], "fallback_pool": "p",
+    ///                         "session_affinity": "cookie"}]
+    /// }"#).unwrap();
+    /// let table = Table::compile(&account).unwrap();
+    /// let config = AffinityConfig::new(TokenKey::from_bytes(*b"a 16-byte secret"));
+    /// let ctx = AffinityContext::new(&config);
+    /// let mut rng = FastRng::new(1);
+    ///
+    /// let first = Request::new("www.example.com").timestamp(1_764_000_000);
+    /// let Ok(Decision::Origin(new)) = table.select_with(&first, &AllHealthy, &mut rng, &ctx) else { panic!() };
+    /// let cookie = new.set_cookie().expect("a new session gets a token");
+    /// assert!(cookie.to_string().ends_with("; Max-Age=82800; Path=/; HttpOnly; Secure; SameSite=None"));
+    ///
+    /// // The client sends it back: the same origin, whatever the draw.
+    /// let header = format!("__cflb={}", cookie.value());
+    /// let again = Request::new("www.example.com").timestamp(1_764_000_600).cookie_header(&header);
+    /// let Ok(Decision::Origin(pinned)) = table.select_with(&again, &AllHealthy, &mut rng, &ctx) else { panic!() };
+    /// assert_eq!(pinned.origin().name(), new.origin().name());
+    /// assert_eq!(pinned.session(), SessionStatus::Pinned { draining: false });
+    /// assert!(pinned.set_cookie().is_none());
+    /// # }
+    /// ```
+    pub fn select_with<'t, 'r, H, R>(
+        &'t self,
+        request: &Request<'r>,
+        health: &H,
+        rng: &mut R,
+        affinity: &AffinityContext<'_>,
+    ) -> Result<Decision<'r, &'t Table>, SelectError>
+    where
+        H: HealthView + ?Sized,
+        R: RandomSource + ?Sized,
+    {
+        let outcome = decide::decide_with(self, request, health, rng, &mut NoTrace, affinity)?;
         Ok(Decision::new(self, outcome, request))
     }
 
@@ -397,9 +499,105 @@ impl Table {
         H: HealthView + ?Sized,
         R: RandomSource + ?Sized,
     {
+        self.explain_with(request, health, rng, &AffinityContext::NONE)
+    }
+
+    /// Decides like [`select_with`](Self::select_with), recording every
+    /// step (affinity's included).
+    pub fn explain_with<'t, 'r, H, R>(
+        &'t self,
+        request: &Request<'r>,
+        health: &H,
+        rng: &mut R,
+        affinity: &AffinityContext<'_>,
+    ) -> Explanation<'r, &'t Table>
+    where
+        H: HealthView + ?Sized,
+        R: RandomSource + ?Sized,
+    {
         let mut steps = Vec::new();
-        let outcome = decide::decide(self, request, health, rng, &mut steps);
+        let outcome = decide::decide_with(self, request, health, rng, &mut steps, affinity);
         Explanation::new(self, request, steps, outcome)
+    }
+
+    /// Zero-downtime failover: after `previous` (a selection of this table
+    /// for `request`) failed with `status`, another origin for the same
+    /// request. See [`affinity`](crate::affinity#zero-downtime-failover) for
+    /// what is retried and what becomes of the session. Takes no lock and
+    /// allocates nothing.
+    ///
+    /// ```
+    /// # #[cfg(feature = "std")] {
+    /// use lbsteer::affinity::{AffinityContext, RetryError};
+    /// use lbsteer::{Decision, FastRng, Request, Table, health::AllHealthy};
+    /// let account = lbsteer::Account::from_json(r#"{
+    ///     "pools": [{"id": "p", "name": "p", "origins": [
+    ///         {"name": "a", "address": "192.0.2.1"}, {"name": "b", "address": "192.0.2.2"}]}],
+    ///     "load_balancers": [{"name": "www.example.com", "default_pools": ["p"], "fallback_pool": "p"}]
+    /// }"#).unwrap();
+    /// let table = Table::compile(&account).unwrap();
+    /// let mut rng = FastRng::new(1);
+    /// let request = Request::new("www.example.com");
+    /// let Ok(Decision::Origin(first)) = table.select(&request, &AllHealthy, &mut rng) else { panic!() };
+    /// // Connecting failed: 522.
+    /// let ctx = AffinityContext::NONE;
+    /// let second = table.retry(&request, &first, 522, &AllHealthy, &mut rng, &ctx).unwrap();
+    /// assert_ne!(second.origin().name(), first.origin().name());
+    /// // One retry per request, and only on connection-level failures.
+    /// assert_eq!(table.retry(&request, &second, 522, &AllHealthy, &mut rng, &ctx).unwrap_err(), RetryError::AlreadyRetried);
+    /// assert_eq!(table.retry(&request, &first, 503, &AllHealthy, &mut rng, &ctx).unwrap_err(), RetryError::NotRetryable { status: 503 });
+    /// # }
+    /// ```
+    pub fn retry<'t, 'r, H, R, T>(
+        &'t self,
+        request: &Request<'r>,
+        previous: &Selection<'_, T>,
+        status: u16,
+        health: &H,
+        rng: &mut R,
+        affinity: &AffinityContext<'_>,
+    ) -> Result<Selection<'r, &'t Table>, RetryError>
+    where
+        H: HealthView + ?Sized,
+        R: RandomSource + ?Sized,
+        T: Deref<Target = Table>,
+    {
+        if !core::ptr::eq(previous.table(), self) {
+            return Err(RetryError::OtherTable);
+        }
+        let outcome = retry::retry(self, request, previous.previous(), status, health, rng, &mut NoTrace, affinity)?;
+        match Decision::new(self, outcome, request) {
+            Decision::Origin(selection) => Ok(selection),
+            Decision::Respond(_) => Err(RetryError::NoOtherOrigin),
+        }
+    }
+
+    /// Retries like [`retry`](Self::retry), returning the steps taken too.
+    #[allow(clippy::too_many_arguments)]
+    pub fn explain_retry<'t, 'r, H, R, T>(
+        &'t self,
+        request: &Request<'r>,
+        previous: &Selection<'_, T>,
+        status: u16,
+        health: &H,
+        rng: &mut R,
+        affinity: &AffinityContext<'_>,
+    ) -> (Result<Selection<'r, &'t Table>, RetryError>, Vec<crate::explain::Step>)
+    where
+        H: HealthView + ?Sized,
+        R: RandomSource + ?Sized,
+        T: Deref<Target = Table>,
+    {
+        let mut steps = Vec::new();
+        if !core::ptr::eq(previous.table(), self) {
+            return (Err(RetryError::OtherTable), steps);
+        }
+        let result = retry::retry(self, request, previous.previous(), status, health, rng, &mut steps, affinity)
+            .and_then(|outcome| match Decision::new(self, outcome, request) {
+                Decision::Origin(selection) => Ok(selection),
+                Decision::Respond(_) => Err(RetryError::NoOtherOrigin),
+            });
+        (result, steps)
     }
 }
 

@@ -88,6 +88,16 @@ pub(crate) enum HealthMode {
     Ignore,
 }
 
+/// How [`pick_origin`] chooses, beyond the pool's own policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Pick {
+    /// Hash this client key (`ip_key`) whatever the pool's policy: the
+    /// first choice of an `ip_cookie` session.
+    pub(crate) hash_key: Option<u64>,
+    /// Never this origin: the one a failover retry moves away from.
+    pub(crate) exclude: Option<OriginId>,
+}
+
 /// Picks an origin of `pool`; `None` when no origin is eligible. Also
 /// returns the policy that decided (`hash` without a client IP is random).
 pub(crate) fn pick_origin<H, R>(
@@ -97,6 +107,7 @@ pub(crate) fn pick_origin<H, R>(
     health: &H,
     rng: &mut R,
     mode: HealthMode,
+    pick: Pick,
 ) -> Option<(OriginId, OriginPolicy)>
 where
     H: HealthView + ?Sized,
@@ -108,21 +119,29 @@ where
     // candidate and their summed weight is known. (A registry counts the
     // origins enabled in the table bound last; while a reload that changes
     // which origins are enabled is in flight, a decision on the older table
-    // checks every origin, since the counts may not match it.)
-    let check = mode == HealthMode::Respect
+    // checks every origin, since the counts may not match it.) An excluded
+    // origin narrows the candidates too.
+    let respect = mode == HealthMode::Respect
         && entry.monitored()
         && health.healthy_origins(pool).is_none_or(|healthy| healthy < entry.enabled_origins);
+    let check = respect || pick.exclude.is_some();
     let origins = &table.origins[entry.origins.start as usize..entry.origins.end as usize];
     let first = entry.origins.start;
+    let excluded = pick.exclude.map_or(u32::MAX, |o| o.0);
     let eligible = move |i: usize| {
         let origin = &origins[i];
-        origin.selectable() && (!check || health.origin_healthy(OriginId(first + i as u32)))
+        let id = first + i as u32;
+        origin.selectable() && id != excluded && (!respect || health.origin_healthy(OriginId(id)))
     };
     let id = |i: usize| OriginId(first + i as u32);
     let random = |rng: &mut R| {
         let total = if check { None } else { Some(entry.enabled_weight) };
         weighted_random(origins, entry.cumulative_weights.as_deref(), eligible, total, rng)
     };
+    if let Some(key) = pick.hash_key {
+        let bucket = bucket_of(key);
+        return hashed(origins, entry.hash_ranking.as_deref(), bucket, eligible).map(|i| (id(i), OriginPolicy::Hash));
+    }
     match entry.origin_policy {
         OriginPolicy::Random => random(rng).map(|i| (id(i), OriginPolicy::Random)),
         OriginPolicy::Hash => match request.client_ip {

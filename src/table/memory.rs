@@ -263,6 +263,7 @@ impl Table {
             + self.hosts.heap_bytes()
             + self.origin_rules.heap_size()
             + self.pool_ids.heap_size()
+            + self.origin_identities.allocation_size()
             + self.cnames.heap_size()
             + self.warnings.heap_size()
     }

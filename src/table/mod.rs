@@ -313,6 +313,12 @@ impl OriginEntry {
     pub fn enabled(&self) -> bool {
         self.enabled
     }
+    /// The origin's stable identity: a hash of its pool's id and its name,
+    /// the same on every node and across reloads. Affinity tokens and
+    /// session stores name origins by it.
+    pub fn identity(&self) -> u64 {
+        self.key
+    }
     /// The origin's own Host header, when set.
     pub fn host_header(&self) -> Option<&str> {
         self.host_header.as_deref()
@@ -532,6 +538,9 @@ pub(crate) struct PoolSetEntry {
 #[derive(Clone, Debug)]
 pub struct LoadBalancerEntry {
     pub(crate) name: Box<str>,
+    /// A stable hash of the name: the load balancer's identity in affinity
+    /// tokens and header sessions.
+    pub(crate) key: u64,
     pub(crate) enabled: bool,
     pub(crate) proxied: bool,
     pub(crate) settings: Settings,
@@ -547,6 +556,11 @@ impl LoadBalancerEntry {
     /// Whether the load balancer is enabled.
     pub fn enabled(&self) -> bool {
         self.enabled
+    }
+    /// The load balancer's stable identity: a hash of its name, the same
+    /// on every node. Affinity tokens name load balancers by it.
+    pub fn identity(&self) -> u64 {
+        self.key
     }
     /// Whether the load balancer is proxied (layer 7) rather than DNS-only.
     pub fn proxied(&self) -> bool {
@@ -593,6 +607,12 @@ pub struct Table {
     pub(crate) hosts: HostIndex,
     pub(crate) origin_rules: Box<[OriginRuleEntry]>,
     pub(crate) pool_ids: HashMap<Box<str>, PoolId, ahash::RandomState>,
+    /// Origins by identity ([`OriginEntry::identity`]), for affinity.
+    pub(crate) origin_identities: HashMap<u64, OriginId, ahash::RandomState>,
+    /// Whether any load balancer or custom rule sets session affinity.
+    pub(crate) uses_affinity: bool,
+    /// Whether any sets `header` affinity.
+    pub(crate) uses_header_affinity: bool,
     /// CNAME records (name → target), for explaining routes.
     pub(crate) cnames: HashMap<Box<str>, Box<str>, ahash::RandomState>,
     pub(crate) warnings: Box<[Diagnostic]>,
@@ -628,6 +648,22 @@ impl Table {
     /// When `id` belongs to another table and is out of range.
     pub fn origin(&self, id: OriginId) -> &OriginEntry {
         &self.origins[id.index()]
+    }
+
+    /// The origin with identity `identity` ([`OriginEntry::identity`]).
+    pub fn origin_by_identity(&self, identity: u64) -> Option<OriginId> {
+        self.origin_identities.get(&identity).copied()
+    }
+
+    /// Whether any load balancer (or custom rule) sets session affinity.
+    pub fn uses_affinity(&self) -> bool {
+        self.uses_affinity
+    }
+
+    /// Whether any load balancer (or custom rule) sets `header` affinity,
+    /// which needs a session store.
+    pub fn uses_header_affinity(&self) -> bool {
+        self.uses_header_affinity
     }
 
     /// The origin named `name` in the pool with config id `pool`.
