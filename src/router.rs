@@ -585,3 +585,8 @@ impl RandomSource for ThreadRng {
         })
     }
 }
+
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Snapshot>();
+};
