@@ -90,6 +90,9 @@
 //!
 //! # Crate features
 //!
+//! - `tracing`: decisions (`trace`), reloads (`info`, `warn` with every
+//!   error path) and health transitions (`info`) as `tracing` events. Off
+//!   by default; without it nothing is emitted or compiled in.
 //! - `std` (default): the [`Router`], JSON loading with error paths
 //!   ([`Account::from_json`]), scenario files ([`scenario`]), OS-seeded
 //!   hashing. Without it the crate is `#![no_std]` with `alloc`: compile
@@ -121,6 +124,7 @@ pub mod scenario;
 pub mod select;
 mod sync;
 pub mod table;
+mod telemetry;
 
 pub use select::affinity;
 
