@@ -78,55 +78,21 @@
 //!
 //! # Where the documentation is silent
 //!
-//! Cloudflare's documentation leaves some behaviour open; lbsteer decides
-//! it here, and tests it.
-//!
-//! | question | lbsteer's rule |
-//! |---|---|
-//! | custom rules with equal `priority` | array order |
-//! | nested override objects (`random_steering`, `session_affinity_attributes`, …) | replaced wholesale, never merged |
-//! | healthy origins of weight 0 | count towards `minimum_origins`, are never selected; a pool whose only healthy origins weigh 0 is passed over like an unhealthy one |
-//! | the fallback pool with no healthy origin | one of its enabled origins of weight > 0 is used regardless of health ("fail open"), and the selection says so |
-//! | a pool without a monitor | origin health is not considered: its enabled origins count as healthy |
-//! | an origin whose health is still unknown | down, where its pool has a monitor |
-//! | `consecutive_up` / `consecutive_down` of 0 | act as 1: the first differing result flips the status |
-//! | health quorum | a region is healthy when more than half of its vantage points pass, an origin when more than half of its check regions are healthy; both thresholds are settings ([`health::Quorum`]) |
-//! | `expected_body` | ASCII case-insensitive, searched within the first 10 KB of the body |
-//! | a monitor group with no voting member | never marks an origin unhealthy |
-//! | probe RTT for `dynamic_latency` | an exponentially weighted moving average per pool and region, α = 0.2, from passing probes of voting monitors |
-//! | a request with a country but no region | the region comes from a bundled country → region table ([`geo`]); the United States and Canada, split between WNAM and ENAM, count as ENAM; a region the host sets always wins |
-//! | `random` pool steering when only weight-0 pools remain | they serve, in list order (weight 0 is never drawn while a weighted pool remains) |
-//! | `dynamic_latency` with partial RTT data | pools with an RTT for the request's region first, lowest first; then the others in failover order |
-//! | `proximity` distance | great-circle; pools without coordinates come after every located pool, in list order; a request without coordinates uses list order |
-//! | least outstanding requests / connections | lowest `(count + 1) / weight`; ties in list order; weight-0 pools last |
-//! | `hash` origin steering | weighted rendezvous hashing of the client IP over 16,384 buckets: the same client gets the same origin on every node and across reloads while the origin set is unchanged; removing an origin (or its going down) moves only its clients; no client IP: weighted random |
-//! | load shedding `hash` | a share of the client-IP hash space, salted per pool; without a client IP, a random draw; `session_percent` (existing affinity sessions) tests the same hash, so equal percentages shed the same clients |
-//! | a request shed by every candidate pool | the fallback pool, which never sheds |
-//! | `Host` header: origin `header.Host` against an Origin Rule's `host_header` | the origin's setting wins |
-//! | port: origin `port` against an Origin Rule's `origin.port` | a non-zero origin port wins, then the rule's port, then the scheme's default |
-//! | a load balancer and a CNAME record of the same name | the load balancer, unless it is disabled |
-//! | several origins with one address | allowed when their ports differ |
-//! | where session affinity sits | after pool sets and custom rules (whose overrides of `session_affinity`, its TTL and attributes apply), ahead of pool and origin steering |
-//! | session affinity on a load balancer with `proxied: false` | applies all the same: the host embedding lbsteer is the proxy |
-//! | the affinity token | 36 bytes, 48 base64url characters: version, issue time, the load balancer's and the origin's stable identities, a SipHash-2-4 tag (120 bits) under the host's 128-bit key; no server state ([`affinity`]) |
-//! | a token malformed, forged, of another load balancer, expired, or issued more than 300 s ahead | treated as absent: steered as a new session, a new token |
-//! | the pools a session may stay in | any pool the effective settings name: default, region, country and PoP pools, a pool set's pools, the fallback pool |
-//! | when a session is honoured | its pool is enabled and, unless it is the fallback pool, has `minimum_origins` healthy origins; the origin is enabled (or draining), of weight > 0, healthy (a draining origin, no longer probed, is exempt); the pool does not shed the session |
-//! | a session moved off an unhealthy origin, which then recovers | it stays on the origin it moved to |
-//! | token renewal | none on use (the TTL runs from creation); a new token only for a new session, or to re-issue one made with the previous key of a rotation (same issue time) |
-//! | cookie `Secure: Auto` | set on `https` requests |
-//! | cookie `SameSite: Auto` | `None` when the cookie is `Secure`, else `Lax`; `SameSite=None` always sets `Secure` |
-//! | `ip_cookie`'s first choice | draws seeded by the client IP, the origin by weighted rendezvous hashing of it whatever the pool's origin steering; without a client IP, as `cookie` |
-//! | the header session key | a keyed 128-bit hash of the load balancer and, in configuration order, each header's values (all of them) or each `cookie:` name's first value; `require_all_headers` counts those items |
-//! | where header sessions live | a [`SessionStore`](affinity::SessionStore); the router's built-in one holds 65,536 sessions in 4-way buckets, reads lock-free, evicts the session closest to expiry |
-//! | when a drain starts | when a reload first binds the origin disabled, after one that had it enabled; a `HealthView` without that time drains nothing |
-//! | zero-downtime failover | one retry per request; another healthy origin of the same pool (by its origin steering), then with `failover_across_pools` the other candidate pools in steering order and the fallback pool, healthy origins only, no load shedding |
-//! | a new session whose first request fails over | the session moves to the retried origin (a new token), whatever `zero_downtime_failover` |
-//! | statuses that fail over | 521, 522, 523, 525, 526; a setting ([`affinity::RetryStatuses`]) |
-//! | no key configured | a [`Router`] starts with a random key of its own: its tokens hold on that node only |
+//! Cloudflare's documentation leaves some behaviour open: equal rule
+//! priorities, merging of override objects, weight-0 origins and
+//! `minimum_origins`, the fallback pool with no healthy origin, partial RTT
+//! data, proximity without coordinates, the hash function, `Host` and port
+//! precedence between an origin and an Origin Rule, token format and
+//! renewal, drain start, failover scope… lbsteer decides each, tests it,
+//! and lists it in [`guide::semantics`]. The [`guide`] also covers
+//! [embedding](guide::embedding) in a proxy,
+//! [operations](guide::operations) and [`no_std`](guide::no_std) use.
 //!
 //! # Crate features
 //!
+//! - `tracing`: decisions (`trace`), reloads (`info`, `warn` with every
+//!   error path) and health transitions (`info`) as `tracing` events. Off
+//!   by default; without it nothing is emitted or compiled in.
 //! - `std` (default): the [`Router`], JSON loading with error paths
 //!   ([`Account::from_json`]), scenario files ([`scenario`]), OS-seeded
 //!   hashing. Without it the crate is `#![no_std]` with `alloc`: compile
@@ -146,6 +112,7 @@ pub mod config;
 pub mod explain;
 pub mod expr;
 pub mod geo;
+pub mod guide;
 mod hash;
 pub mod health;
 pub mod limits;
@@ -157,6 +124,7 @@ pub mod scenario;
 pub mod select;
 mod sync;
 pub mod table;
+mod telemetry;
 
 pub use select::affinity;
 

@@ -228,6 +228,7 @@ impl Router {
             affinity: ArcSwap::from_pointee(affinity),
         };
         router.prepare_sessions(&router.current.load().table);
+        crate::telemetry::event!(info, generation = 1, "table installed");
         router
     }
 
@@ -237,7 +238,7 @@ impl Router {
     /// Origins whose identity (pool id, origin name) is unchanged keep their
     /// health status and request counts; new ones start unknown.
     pub fn reload(&self, account: &Account) -> Result<u64, BuildError> {
-        let table = Table::compile(account)?;
+        let table = Table::compile(account).inspect_err(log_rejected)?;
         Ok(self.install(table))
     }
 
@@ -251,7 +252,7 @@ impl Router {
     /// moment origins this reload disables start draining (see
     /// [`HealthRegistry::bind_at`]).
     pub fn reload_at(&self, account: &Account, now: u64) -> Result<u64, BuildError> {
-        let table = Table::compile(account)?;
+        let table = Table::compile(account).inspect_err(log_rejected)?;
         Ok(self.install_at(table, now))
     }
 
@@ -272,6 +273,19 @@ impl Router {
             checker.publish(registry);
         }
         let number = self.generations.fetch_add(1, Ordering::Relaxed) + 1;
+        crate::telemetry::event!(
+            info,
+            generation = number,
+            load_balancers = table.load_balancers().len(),
+            pools = table.pools().len(),
+            origins = table.origins().len(),
+            hostnames = table.hostname_count(),
+            "table installed"
+        );
+        #[cfg(feature = "tracing")]
+        for warning in table.warnings() {
+            tracing::warn!(generation = number, %warning, "configuration warning");
+        }
         self.current.store(Arc::new(Generation { table, health, number }));
         number
     }
@@ -305,11 +319,13 @@ impl Router {
         let outcome = if generation.table.uses_affinity() {
             let affinity = self.affinity.load();
             let ctx = affinity.context();
-            decide_with(&generation.table, request, &generation.health, rng, &mut NoTrace, &ctx)?
+            decide_with(&generation.table, request, &generation.health, rng, &mut NoTrace, &ctx)
         } else {
-            decide_with(&generation.table, request, &generation.health, rng, &mut NoTrace, &AffinityContext::NONE)?
+            decide_with(&generation.table, request, &generation.health, rng, &mut NoTrace, &AffinityContext::NONE)
         };
-        Ok(Decision::new(snapshot, outcome, request))
+        #[cfg(feature = "tracing")]
+        log_decision(&generation.table, request, &outcome);
+        Ok(Decision::new(snapshot, outcome?, request))
     }
 
     /// Zero-downtime failover: after `previous` failed with `status` (by
@@ -563,6 +579,46 @@ impl fmt::Debug for Router {
     }
 }
 
+/// Logs a rejected configuration, every error with its path.
+fn log_rejected(err: &BuildError) {
+    crate::telemetry::event!(
+        warn,
+        errors = err.diagnostics().len(),
+        "configuration rejected; the current table keeps serving"
+    );
+    #[cfg(feature = "tracing")]
+    for diagnostic in err.diagnostics() {
+        tracing::warn!(%diagnostic, "configuration error");
+    }
+    let _ = err;
+}
+
+/// Logs a decision at `trace` level (fields are only computed when that
+/// level is enabled).
+#[cfg(feature = "tracing")]
+fn log_decision(table: &Table, request: &Request<'_>, outcome: &Result<crate::select::Outcome, SelectError>) {
+    use crate::select::Picked;
+    match outcome {
+        Ok(outcome) => {
+            let lb = table.load_balancer(outcome.load_balancer).name();
+            match outcome.picked {
+                Picked::Origin { pool, origin, fallback, fail_open, .. } => tracing::trace!(
+                    host = request.host,
+                    load_balancer = lb,
+                    pool = table.pool(pool).id(),
+                    origin = table.origin(origin).name(),
+                    address = table.origin(origin).address(),
+                    fallback,
+                    fail_open,
+                    "decision"
+                ),
+                Picked::Respond(_) => tracing::trace!(host = request.host, load_balancer = lb, "fixed response"),
+            }
+        }
+        Err(err) => tracing::trace!(host = request.host, error = err.code(), "no origin"),
+    }
+}
+
 /// The per-thread random source of [`Router::select_origin`]: wyrand,
 /// seeded once per thread from the standard library's random hasher keys.
 struct ThreadRng;
@@ -585,3 +641,8 @@ impl RandomSource for ThreadRng {
         })
     }
 }
+
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Snapshot>();
+};

@@ -4,13 +4,11 @@
 //!
 //! Covered: the weighted split, rule-based routing and fixed responses,
 //! a killed backend marked down after `consecutive_down` probes with
-//! traffic moving away and coming back on recovery, and config reloads
-//! (one accepted, one rejected) in the middle of a steady request stream
-//! with no failed request.
-//
-// Still to come with session affinity (issue 6): a `cookie` affinity case
-// (the first response sets the cookie; requests sending it back stay on
-// one origin while it is healthy, and move when it is killed).
+//! traffic moving away and coming back on recovery, config reloads (one
+//! accepted, one rejected) in the middle of a steady request stream with no
+//! failed request, cookie affinity (sessions stay on their origin while it
+//! is healthy and move, with a new cookie, when it is killed), and
+//! zero-downtime failover (a refused connection is retried elsewhere).
 
 #[path = "../examples/proxy/app.rs"]
 mod app;
@@ -47,8 +45,9 @@ const PATIENCE: Duration = Duration::from_secs(15);
 
 /// The test account: pool `web` (alpha and beta, weighted, with an HTTP
 /// monitor), pool `api` (gamma, also the fallback, with a TCP monitor), an
-/// unmonitored pool whose origin refuses
-/// connections, custom rules and fixed responses.
+/// unmonitored pool whose origin refuses connections, another that mixes it
+/// with gamma, custom rules and fixed responses; `sticky.example.com` uses
+/// cookie affinity.
 fn account(ports: &BTreeMap<&str, u16>, alpha_weight: f64, beta_weight: f64) -> String {
     format!(
         r#"{{
@@ -62,7 +61,10 @@ fn account(ports: &BTreeMap<&str, u16>, alpha_weight: f64, beta_weight: f64) -> 
             {{"id": "api", "name": "api", "monitor": "tcp", "origins": [
                 {{"name": "gamma", "address": "127.0.0.1", "port": {gamma}}}]}},
             {{"id": "closed", "name": "closed", "origins": [
-                {{"name": "nobody", "address": "127.0.0.1", "port": {closed}}}]}}
+                {{"name": "nobody", "address": "127.0.0.1", "port": {closed}}}]}},
+            {{"id": "mixed", "name": "mixed", "origins": [
+                {{"name": "nobody", "address": "127.0.0.1", "port": {closed}}},
+                {{"name": "gamma", "address": "127.0.0.1", "port": {gamma}}}]}}
         ],
         "load_balancers": [
             {{"name": "www.example.com", "proxied": true, "default_pools": ["web"], "fallback_pool": "api",
@@ -78,7 +80,11 @@ fn account(ports: &BTreeMap<&str, u16>, alpha_weight: f64, beta_weight: f64) -> 
                 {{"name": "moved", "priority": 5, "condition": "http.request.uri.path eq \"/old\" and http.request.method eq \"GET\"",
                   "fixed_response": {{"status_code": 302, "location": "https://www.example.com/new"}}}}
               ]}},
-            {{"name": "broken.example.com", "proxied": true, "default_pools": ["closed"], "fallback_pool": "closed"}}
+            {{"name": "broken.example.com", "proxied": true, "default_pools": ["closed"], "fallback_pool": "closed"}},
+            {{"name": "sticky.example.com", "proxied": true, "default_pools": ["web"], "fallback_pool": "api",
+              "session_affinity": "cookie", "session_affinity_ttl": 3600,
+              "session_affinity_attributes": {{"zero_downtime_failover": "sticky"}}}},
+            {{"name": "retry.example.com", "proxied": true, "default_pools": ["mixed"], "fallback_pool": "mixed"}}
         ],
         "dns_records": [{{"type": "CNAME", "name": "example.com", "content": "www.example.com"}}]
     }}"#,
@@ -372,6 +378,7 @@ async fn config_reloads_under_a_steady_stream_fail_no_request() {
         [
             r#"pools[0].monitor: unknown monitor "missing""#,
             r#"load_balancers[0].default_pools[1]: unknown pool "nope""#,
+            r#"load_balancers[2].default_pools[1]: unknown pool "nope""#,
         ]
     );
     let after_rejection = count();
@@ -414,4 +421,71 @@ async fn the_demo_starts_and_answers() {
     let response = client.request(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["x-backend"], "gamma");
+}
+
+/// The affinity cookie a reply sets, as `name=value` to send back.
+fn affinity_cookie(reply: &Reply) -> Option<String> {
+    let set_cookie = reply.headers.get("set-cookie")?.to_str().ok()?;
+    let pair = set_cookie.split(';').next()?.trim();
+    pair.starts_with("__cflb=").then(|| pair.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_affinity_keeps_a_session_on_its_origin_until_it_goes_down() {
+    let mut h = Harness::start("affinity").await;
+    let first = h.send(Method::GET, "sticky.example.com", "/", &[], "").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let set_cookie =
+        first.headers.get("set-cookie").and_then(|v| v.to_str().ok()).expect("a session cookie").to_owned();
+    assert!(set_cookie.contains("Max-Age=3600") && set_cookie.contains("HttpOnly"), "{set_cookie}");
+    let cookie = affinity_cookie(&first).expect("the __cflb cookie");
+    let pinned = first.backend().expect("a backend").to_owned();
+
+    // The session sticks, whatever the weights say, and is not re-issued.
+    for _ in 0..40 {
+        let reply = h.send(Method::GET, "sticky.example.com", "/", &[("cookie", &cookie)], "").await;
+        assert_eq!(reply.backend(), Some(pinned.as_str()), "{}", reply.body);
+        assert!(affinity_cookie(&reply).is_none(), "a honoured session gets no new cookie");
+    }
+    // A tampered cookie is no session: a new one is issued.
+    let tampered = format!("{}x", &cookie[..cookie.len() - 1]);
+    let reply = h.send(Method::GET, "sticky.example.com", "/", &[("cookie", &tampered)], "").await;
+    assert!(affinity_cookie(&reply).is_some(), "a tampered token is treated as absent");
+
+    // The pinned origin goes down: the session moves, with a new cookie,
+    // and then sticks to its new origin.
+    h.backends.get_mut(pinned.as_str()).unwrap().kill().await;
+    h.wait_for_status(("web", pinned.as_str()), Status::Unhealthy).await;
+    let moved = h.send(Method::GET, "sticky.example.com", "/", &[("cookie", &cookie)], "").await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    let new_origin = moved.backend().expect("a backend").to_owned();
+    assert_ne!(new_origin, pinned);
+    let new_cookie = affinity_cookie(&moved).expect("a new cookie for the new origin");
+    for _ in 0..20 {
+        let reply = h.send(Method::GET, "sticky.example.com", "/", &[("cookie", &new_cookie)], "").await;
+        assert_eq!(reply.backend(), Some(new_origin.as_str()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_is_retried_on_another_origin() {
+    let h = Harness::start("retry").await;
+    // Half the decisions pick the origin that refuses connections (the pool
+    // has no monitor); zero-downtime failover retries them on gamma.
+    let mut retried = 0;
+    for _ in 0..60 {
+        let reply = h.send(Method::GET, "retry.example.com", "/", &[], "").await;
+        assert_eq!((reply.status, reply.backend()), (StatusCode::OK, Some("gamma")), "{}", reply.body);
+        let debug = reply.headers.get("x-lbsteer").and_then(|v| v.to_str().ok()).unwrap_or("");
+        retried += usize::from(debug.ends_with("; retry"));
+    }
+    assert!(retried > 5, "{retried} of 60 requests were retried");
+    // A request with a body is not replayed: it fails when it meets the
+    // refusing origin, and succeeds otherwise.
+    let mut failed = 0;
+    for _ in 0..40 {
+        let reply = h.send(Method::POST, "retry.example.com", "/form", &[], "a=1").await;
+        failed += usize::from(reply.status == StatusCode::BAD_GATEWAY);
+    }
+    assert!(failed > 0 && failed < 40, "{failed} of 40 requests with a body failed");
 }

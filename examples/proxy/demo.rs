@@ -190,6 +190,8 @@ Try (the first health checks take 2 s; until then the fallback pool answers):
   {www}/blog/2024 -si
   # example.com is a CNAME to the load balancer
   curl -H 'Host: example.com' http://{proxy}/ -s
+  # shop.example.com keeps a session (cookie __cflb) on one origin
+  for i in $(seq 5); do curl -c jar.txt -b jar.txt -H 'Host: shop.example.com' http://{proxy}/ -s; done
   # no load balancer for this host: 404
   curl -H 'Host: nowhere.example' http://{proxy}/ -si
   # make alpha fail its health checks: after 2 probes (~4 s) beta takes all of web

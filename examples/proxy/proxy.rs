@@ -126,21 +126,15 @@ impl Proxy {
         // does not keep a copy).
         let replayable = is_idempotent(&parts.method) && body.is_end_stream();
         let mut body = (!replayable).then_some(body);
-        let mut failed: Option<Failed> = None;
-        loop {
-            // 1. Decide.
-            let target = match self.decide(parts, client_ip, failed.as_ref()) {
-                Step::Forward(target) => target,
-                Step::Respond(response, label) => return (response, label),
-            };
-            if let Some(failed) = &failed
-                && failed.is(&target)
-            {
-                // The retry would go where the first attempt failed: give
-                // up, as zero-downtime failover does without another origin.
-                return (text(StatusCode::BAD_GATEWAY, "the origin could not be reached\n"), target.label());
-            }
 
+        // 1. Decide. The selection borrows the request view, which borrows
+        //    hyper's headers through this wrapper.
+        let headers = HeaderMapSource(&parts.headers);
+        let mut target = match self.decide(parts, &headers, client_ip) {
+            Step::Forward(target) => target,
+            Step::Respond(response, label) => return (response, label),
+        };
+        loop {
             // 2. Forward. The target holds the in-flight guard from here
             //    until the response body is done (least outstanding requests).
             let upstream_body = body.take().map_or_else(empty_body, BodyExt::boxed_unsync);
@@ -149,11 +143,24 @@ impl Proxy {
                     let label = target.label();
                     return (self.finish(response, target), label);
                 }
-                // 3. Retry once on a connection failure: nothing reached the
-                //    origin, so the request can go elsewhere.
-                Err(err @ ForwardError::Connect(_)) if replayable && failed.is_none() => {
-                    log!("{}: {err}; retrying", target.label());
-                    failed = Some(Failed::from(&target));
+                // 3. Zero-downtime failover: nothing reached the origin, so
+                //    the library may send the request elsewhere: another
+                //    origin of the pool, or of the next pools with
+                //    `failover_across_pools`. One retry per request; a
+                //    pinned session follows `zero_downtime_failover`.
+                Err(ForwardError::Connect(err)) if replayable && !target.selection.is_retry() => {
+                    let status = connect_failure_status(&err);
+                    let failed = target.label();
+                    match self.retry(parts, &headers, client_ip, &target, status) {
+                        Ok(next) => {
+                            log!("{failed}: {}; retrying on {}", ForwardError::Connect(err), next.label());
+                            target = next;
+                        }
+                        Err(why) => {
+                            log!("{failed}: {}; no retry: {why}", ForwardError::Connect(err));
+                            return (text(StatusCode::BAD_GATEWAY, "the origin could not be reached\n"), failed);
+                        }
+                    }
                 }
                 Err(err) => {
                     log!("{}: {err}", target.label());
@@ -163,51 +170,44 @@ impl Proxy {
         }
     }
 
-    /// Builds lbsteer's view of the request and decides. `failed` is the
-    /// attempt that could not connect, on a retry.
-    ///
-    /// Synchronous on purpose: the view borrows hyper's parts and is only
-    /// needed for the decision, which takes no lock and allocates nothing.
-    fn decide(&self, parts: &Parts, client_ip: IpAddr, failed: Option<&Failed>) -> Step {
-        // The router needs the host; rules may also read the method, path,
-        // query, headers, cookies, client IP and time.
-        let Some(host) = request_host(parts) else {
-            return Step::Respond(text(StatusCode::BAD_REQUEST, "missing or invalid Host header\n"), "-".into());
-        };
-        if parts.method == Method::CONNECT {
-            return Step::Respond(text(StatusCode::METHOD_NOT_ALLOWED, "CONNECT is not supported\n"), "-".into());
-        }
-        let headers = HeaderMapSource(&parts.headers);
+    /// Builds lbsteer's view of the request: the host, and everything rules
+    /// and affinity may read (method, path, query, headers, cookies, client
+    /// IP, time). The view borrows hyper's parts; building it allocates
+    /// nothing.
+    fn view<'p>(
+        &self,
+        parts: &'p Parts,
+        headers: &'p HeaderMapSource<'p>,
+        host: &'p str,
+        client_ip: IpAddr,
+    ) -> lbsteer::Request<'p> {
         let mut view = lbsteer::Request::new(host)
             .scheme(Scheme::Http)
             .method(parts.method.as_str())
             .path(parts.uri.path())
             .query(parts.uri.query().unwrap_or(""))
             .version(version_name(parts.version))
-            .header_source(&headers)
+            .header_source(headers)
             .client_ip(client_ip)
             .timestamp(unix_seconds());
         if let Some(region) = self.region {
             view = view.region_code(region);
         }
+        view
+    }
 
-        // ZERO-DOWNTIME FAILOVER (issue 6). When the library offers its
-        // retry entry point (the next origin in the same pool, or across
-        // pools with `adaptive_routing.failover_across_pools`), call it
-        // here when `failed` is set, passing the failed origin; `route` may
-        // then retry any method whose body is replayable (a connection
-        // failure means nothing was sent). Until then a retry, of
-        // idempotent requests only, asks `select_origin` again:
-        // with `random` steering it may pick another origin, with `hash`
-        // steering or a single healthy origin it picks the same one, and
-        // `route` then gives up with a 502. The failed origin is not marked
-        // down: health comes from the monitors.
-        let _ = failed;
-        match self.router.select_origin(&view) {
-            Ok(Decision::Origin(selection)) => match Target::new(&selection) {
+    /// Decides where the request goes.
+    fn decide<'p>(&self, parts: &'p Parts, headers: &'p HeaderMapSource<'p>, client_ip: IpAddr) -> Step<'p> {
+        let Some(host) = request_host(parts) else {
+            return Step::Respond(text(StatusCode::BAD_REQUEST, "missing or invalid Host header\n"), "-".into());
+        };
+        if parts.method == Method::CONNECT {
+            return Step::Respond(text(StatusCode::METHOD_NOT_ALLOWED, "CONNECT is not supported\n"), "-".into());
+        }
+        match self.router.select_origin(&self.view(parts, headers, host, client_ip)) {
+            Ok(Decision::Origin(selection)) => match Target::new(selection) {
                 Ok(target) => Step::Forward(target),
-                Err(why) => {
-                    let label = format!("{}/{}", selection.pool().id(), selection.origin().name());
+                Err((label, why)) => {
                     log!("{label}: {why}");
                     Step::Respond(text(StatusCode::BAD_GATEWAY, "the origin's address is not usable\n"), label)
                 }
@@ -217,12 +217,28 @@ impl Proxy {
         }
     }
 
+    /// Asks the library for another origin after `previous` failed with
+    /// `status` (decided with the same table generation).
+    fn retry<'p>(
+        &self,
+        parts: &'p Parts,
+        headers: &'p HeaderMapSource<'p>,
+        client_ip: IpAddr,
+        previous: &Target<'p>,
+        status: u16,
+    ) -> Result<Target<'p>, String> {
+        let host = request_host(parts).ok_or("missing Host header")?;
+        let view = self.view(parts, headers, host, client_ip);
+        let selection = self.router.retry(&view, &previous.selection, status).map_err(|err| err.to_string())?;
+        Target::new(selection).map_err(|(label, why)| format!("{label}: {why}"))
+    }
+
     /// Sends the request to `target`.
     async fn forward(
         &self,
         parts: &Parts,
         client_ip: IpAddr,
-        target: &Target,
+        target: &Target<'_>,
         body: ProxyBody,
     ) -> Result<Response<Incoming>, ForwardError> {
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
@@ -256,7 +272,7 @@ impl Proxy {
     }
 
     /// The origin's response, on its way back to the client.
-    fn finish(&self, response: Response<Incoming>, target: Target) -> Response<ProxyBody> {
+    fn finish(&self, response: Response<Incoming>, target: Target<'_>) -> Response<ProxyBody> {
         let (mut parts, body) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers);
         if self.debug_headers
@@ -264,95 +280,89 @@ impl Proxy {
         {
             parts.headers.insert(X_LBSTEER, value);
         }
-        set_affinity_cookie(&target, &mut parts.headers);
-        // The request stays "outstanding" until the body is streamed.
+        // Session affinity: the cookie the selection asks for (a new or
+        // moved session), next to the origin's own cookies.
+        if let Some(cookie) = target.set_cookie {
+            parts.headers.append(header::SET_COOKIE, cookie);
+        }
+        // The request stays "outstanding" until the body is streamed; the
+        // table generation is released now.
         let body = Guarded { inner: body, _in_flight: target.in_flight };
         Response::from_parts(parts, body.boxed_unsync())
     }
 }
 
-/// SESSION AFFINITY (issue 6). When the library's selection carries an
-/// affinity directive (the cookie to set for `cookie` / `ip_cookie`
-/// affinity), copy it into [`Target`] in [`Target::new`] and append it here:
-/// `headers.append(header::SET_COOKIE, value)`. The request view already
-/// carries the request's cookies (through its headers), which is where the
-/// library reads the affinity token back.
-fn set_affinity_cookie(target: &Target, headers: &mut HeaderMap) {
-    let _ = (target, headers);
+/// The status Cloudflare would give a connection that failed this way: 521
+/// when the origin refused it, 522 when it timed out (or anything else
+/// kept it from connecting). Both are retried by zero-downtime failover.
+fn connect_failure_status(err: &hyper_util::client::legacy::Error) -> u16 {
+    let mut source = err.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return 521;
+        }
+        source = cause.source();
+    }
+    522
 }
 
 /// What the decision says to do with a request.
-enum Step {
-    Forward(Target),
+enum Step<'p> {
+    Forward(Target<'p>),
     /// A response made here, and a label for the access log.
     Respond(Response<ProxyBody>, String),
 }
 
-/// Where one attempt goes: everything the forwarding needs, copied out of
-/// the selection so the table generation is not held while waiting on the
-/// network.
-struct Target {
-    pool: String,
-    origin: String,
+/// Where one attempt goes: the selection (kept for a failover retry, and
+/// holding its table generation until the response headers arrive), and
+/// what forwarding needs, prepared once.
+struct Target<'p> {
+    selection: Selection<'p, Snapshot>,
     /// `address:port`, brackets around an IPv6 address.
     authority: String,
     host_header: HeaderValue,
-    generation: u64,
-    fail_open: bool,
+    /// The affinity cookie to set, when the selection asks for one.
+    set_cookie: Option<HeaderValue>,
     /// Counts the request against the origin and its pool until dropped
     /// (feeds `least_outstanding_requests` steering).
     in_flight: InFlight,
 }
 
-impl Target {
-    fn new(selection: &Selection<'_, Snapshot>) -> Result<Target, String> {
+impl<'p> Target<'p> {
+    /// Prepares an attempt; on error, a label for the log and why.
+    fn new(selection: Selection<'p, Snapshot>) -> Result<Target<'p>, (String, String)> {
+        let label = || format!("{}/{}", selection.pool().id(), selection.origin().name());
         let host_header = HeaderValue::from_str(selection.host_header())
-            .map_err(|_| format!("Host header {:?} is not a valid header value", selection.host_header()))?;
+            .map_err(|_| (label(), format!("Host header {:?} is not a valid header value", selection.host_header())))?;
         let (address, port) = (selection.address(), selection.port());
         let authority = match address.parse::<Ipv6Addr>() {
             Ok(_) => format!("[{address}]:{port}"),
             Err(_) => format!("{address}:{port}"),
         };
+        // `SetCookie` displays as the header value; it holds only
+        // cookie-safe characters.
+        let set_cookie = selection.set_cookie().and_then(|cookie| HeaderValue::from_str(&cookie.to_string()).ok());
         // Plain HTTP to origins: `selection.sni()` is the server name a TLS
         // connector would send. `least_connections` steering would also
         // want `selection.open_connection()` held per upstream connection;
         // the pooled client hides its connections, so this example feeds
         // only `least_outstanding_requests` (through `begin_request`).
-        Ok(Target {
-            pool: selection.pool().id().to_owned(),
-            origin: selection.origin().name().to_owned(),
-            authority,
-            host_header,
-            generation: selection.generation(),
-            fail_open: selection.is_fail_open(),
-            in_flight: selection.begin_request(),
-        })
+        let in_flight = selection.begin_request();
+        Ok(Target { selection, authority, host_header, set_cookie, in_flight })
     }
 
     /// `pool/origin address:port`.
     fn label(&self) -> String {
-        format!("{}/{} {}", self.pool, self.origin, self.authority)
+        format!("{}/{} {}", self.selection.pool().id(), self.selection.origin().name(), self.authority)
     }
 
     fn debug_header(&self) -> String {
-        let fail_open = if self.fail_open { "; fail-open" } else { "" };
-        format!("pool={}; origin={}; generation={}{fail_open}", self.pool, self.origin, self.generation)
-    }
-}
-
-/// The origin an attempt could not connect to.
-struct Failed {
-    pool: String,
-    origin: String,
-}
-
-impl Failed {
-    fn from(target: &Target) -> Failed {
-        Failed { pool: target.pool.clone(), origin: target.origin.clone() }
-    }
-
-    fn is(&self, target: &Target) -> bool {
-        self.pool == target.pool && self.origin == target.origin
+        let s = &self.selection;
+        let fail_open = if s.is_fail_open() { "; fail-open" } else { "" };
+        let retry = if s.is_retry() { "; retry" } else { "" };
+        format!("pool={}; origin={}; generation={}{fail_open}{retry}", s.pool().id(), s.origin().name(), s.generation())
     }
 }
 

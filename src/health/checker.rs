@@ -936,6 +936,7 @@ impl HealthChecker {
     }
 
     fn push_event(&mut self, event: HealthEvent) {
+        crate::telemetry::event!(info, %event, "health");
         if self.events.len() >= MAX_EVENTS {
             self.events.pop_front();
         }
