@@ -619,6 +619,15 @@ impl crate::request::HeaderSource for OwnedRequest {
     }
 }
 
+/// Records a failure when an expected value is given and differs.
+fn expect_eq<T: PartialEq + fmt::Display>(failures: &mut Vec<String>, what: &str, expected: Option<T>, actual: T) {
+    if let Some(expected) = expected
+        && expected != actual
+    {
+        failures.push(format!("{what}: expected {expected}, got {actual}"));
+    }
+}
+
 fn compare(failures: &mut Vec<String>, what: &str, expected: Option<&str>, actual: Option<&str>) {
     if let Some(expected) = expected
         && Some(expected) != actual
@@ -654,11 +663,7 @@ fn check<T: core::ops::Deref<Target = crate::table::Table>>(
                 f.push(format!("unexpected fixed response {}", response.status_code()));
                 return failures;
             };
-            if let Some(code) = fixed.status_code
-                && code != response.status_code()
-            {
-                f.push(format!("fixed_response.status_code: expected {code}, got {}", response.status_code()));
-            }
+            expect_eq(f, "fixed_response.status_code", fixed.status_code, response.status_code());
             compare(f, "fixed_response.message_body", fixed.message_body.as_deref(), response.body());
             compare(f, "fixed_response.content_type", fixed.content_type.as_deref(), response.content_type());
             compare(f, "fixed_response.location", fixed.location.as_deref(), response.location());
@@ -687,21 +692,9 @@ fn check<T: core::ops::Deref<Target = crate::table::Table>>(
             compare(f, "address", expect.address.as_deref(), Some(s.address()));
             compare(f, "host_header", expect.host_header.as_deref(), Some(s.host_header()));
             compare(f, "sni", expect.sni.as_deref(), Some(s.sni()));
-            if let Some(port) = expect.port
-                && port != s.port()
-            {
-                f.push(format!("port: expected {port}, got {}", s.port()));
-            }
-            if let Some(ttl) = expect.ttl
-                && ttl != s.ttl()
-            {
-                f.push(format!("ttl: expected {ttl}, got {}", s.ttl()));
-            }
-            if let Some(fallback) = expect.fallback
-                && fallback != s.is_fallback()
-            {
-                f.push(format!("fallback: expected {fallback}, got {}", s.is_fallback()));
-            }
+            expect_eq(f, "port", expect.port, s.port());
+            expect_eq(f, "ttl", expect.ttl, s.ttl());
+            expect_eq(f, "fallback", expect.fallback, s.is_fallback());
             check_session(f, s, expect);
         }
     }
@@ -720,12 +713,7 @@ fn check_session<T: core::ops::Deref<Target = crate::table::Table>>(
         _ => "none",
     };
     compare(f, "rejected", expect.rejected.as_deref(), Some(rejected));
-    if let Some(draining) = expect.draining {
-        let actual = matches!(status, SessionStatus::Pinned { draining: true });
-        if draining != actual {
-            f.push(format!("draining: expected {draining}, got {actual}"));
-        }
-    }
+    expect_eq(f, "draining", expect.draining, matches!(status, SessionStatus::Pinned { draining: true }));
     let cookie = s.set_cookie();
     if let Some(set) = expect.set_cookie
         && set != cookie.is_some()
@@ -738,24 +726,12 @@ fn check_session<T: core::ops::Deref<Target = crate::table::Table>>(
             Some(c) => {
                 compare(f, "cookie.name", want.name.as_deref(), Some(c.name()));
                 compare(f, "cookie.samesite", want.samesite.as_deref(), Some(c.same_site().as_str()));
-                if let Some(max_age) = want.max_age
-                    && max_age != c.max_age()
-                {
-                    f.push(format!("cookie.max_age: expected {max_age}, got {}", c.max_age()));
-                }
-                if let Some(secure) = want.secure
-                    && secure != c.secure()
-                {
-                    f.push(format!("cookie.secure: expected {secure}, got {}", c.secure()));
-                }
+                expect_eq(f, "cookie.max_age", want.max_age, c.max_age());
+                expect_eq(f, "cookie.secure", want.secure, c.secure());
             }
         }
     }
-    if let Some(retried) = expect.retried
-        && retried != s.is_retry()
-    {
-        f.push(format!("retried: expected {retried}, got {}", s.is_retry()));
-    }
+    expect_eq(f, "retried", expect.retried, s.is_retry());
 }
 
 /// Checks a failover retry: `previous` is the origin that failed.
