@@ -9,6 +9,8 @@
 //!   reloads, the health-check loop, fleet-wide settings.
 //! - [`operations`]: checking configurations before they ship, explaining
 //!   decisions, conformance scenarios, limits, performance.
+//! - [`security`]: what a hostile configuration, request or client can and
+//!   cannot do.
 //! - [`no_std`]: using the core without the standard library.
 
 /// Where Cloudflare's documentation is silent: lbsteer's rules.
@@ -214,6 +216,37 @@ pub mod embedding {}
 /// hostnames per account). `BENCHMARKS.md` has the measured costs and how
 /// to reproduce them.
 pub mod operations {}
+
+/// What hostile input can and cannot do.
+///
+/// - **Hash flooding.** Every map keyed by input (hostnames, pool ids,
+///   session keys) uses a hasher seeded per map (randomly under `std`):
+///   nobody can precompute colliding names. The stable hashes that must
+///   agree across nodes (`hash` steering, hash shedding, origin identities)
+///   key no map.
+/// - **Regular expressions** compile to fully built DFAs: matching is linear
+///   in the input, never backtracks, and takes no lock; a regex whose DFA
+///   would exceed [`expr::MAX_REGEX_SIZE`](crate::expr::MAX_REGEX_SIZE)
+///   bytes is a configuration error, as are expressions over 4,096 bytes or
+///   nested deeper than [`expr::MAX_NESTING_DEPTH`](crate::expr::MAX_NESTING_DEPTH).
+/// - **Affinity tokens** carry a 120-bit SipHash-2-4 tag under the host's
+///   128-bit key, compared in constant time; a token that is forged,
+///   tampered with, truncated, of another load balancer, expired or issued
+///   in the future is treated as absent (tested for every bit flip and every
+///   truncation, and fuzzed).
+/// - **Headers, cookies and query strings** are read in place, in one pass
+///   each, without allocating: their cost is linear in their size, and a
+///   rule reading them reads each value a bounded number of times
+///   ([`expr::MAX_VALUE_READS`](crate::expr::MAX_VALUE_READS)).
+/// - **Configurations** are checked whole before anything is built: every
+///   problem is reported with its path, limits bound every list
+///   ([`limits`](crate::limits)), CNAME chains are followed iteratively (a
+///   hostile chain cannot exhaust the stack), deeply nested JSON is a load
+///   error, and a rejected configuration changes nothing.
+///
+/// `tests/bad/`, `tests/bad_input.rs`, the fuzz targets (`fuzz/`) and the
+/// property tests hold the evidence.
+pub mod security {}
 
 /// The core without the standard library.
 ///
