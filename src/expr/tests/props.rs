@@ -10,6 +10,7 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
 use proptest::sample::select;
+use proptest::test_runner::FileFailurePersistence;
 
 use crate::expr::ast::{
     Arg, Call, CmpOp, Comparison, Expr, Function, Index, IntItem, IpItem, LogicalOp, Quantifier, Rhs, Span, Test, Value,
@@ -359,6 +360,13 @@ const TOKENS: &[&str] = &[
 ];
 
 proptest! {
+    // Failure seeds live next to this file (the crate's top level holds
+    // only what the layout names).
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(alloc::boxed::Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
+
     /// Printing a tree and parsing the output gives the same tree.
     #[test]
     fn print_then_parse_is_identity(tree in expr()) {

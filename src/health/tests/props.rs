@@ -4,6 +4,7 @@ use alloc::format;
 use alloc::vec::Vec;
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 use super::Sim;
 use crate::geo::Region;
@@ -18,6 +19,13 @@ fn one_origin(up: u32, down: u32) -> alloc::string::String {
 }
 
 proptest! {
+    // Failure seeds live next to this file (the crate's top level holds
+    // only what the layout names).
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(alloc::boxed::Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
+
     /// A status never flips before the configured number of consecutive
     /// results, and flips as soon as it is reached.
     #[test]
