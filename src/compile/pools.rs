@@ -11,7 +11,7 @@ use super::error::{ConfigPath, Diagnostics, ErrorKind};
 use super::names::parse_hostname;
 use crate::config::{Monitor, MonitorGroup, MonitorType, OriginSteeringPolicy, Pool, SheddingPolicy};
 use crate::geo::{Coordinates, Region};
-use crate::select::{build_cumulative_weights, build_hash_ranking};
+use crate::select::{build_cumulative_weights, build_hash_ranking, uniform_weights};
 use crate::table::{
     MonitorEntry, MonitorGroupEntry, MonitorGroupId, MonitorGroupMemberEntry, MonitorId, OriginEntry, OriginPolicy,
     PoolEntry, PoolId, Shedding, scale_weight,
@@ -456,6 +456,7 @@ pub(super) fn compile_pools<'a>(pools: &'a [Pool], monitors: &Monitors<'_>, diag
             origins: first_origin..out.origins.len() as u32,
             enabled_origins,
             enabled_weight,
+            uniform: uniform_weights(&out.origins[first_origin as usize..]),
             origin_policy,
             shedding,
             coordinates,

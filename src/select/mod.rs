@@ -27,7 +27,7 @@ use core::ops::Deref;
 
 #[cfg(feature = "std")]
 pub(crate) use decide::decide_with;
-pub(crate) use origins::{HashRanking, build_cumulative_weights, build_hash_ranking};
+pub(crate) use origins::{HashRanking, build_cumulative_weights, build_hash_ranking, uniform_weights};
 pub(crate) use pools::Position;
 #[cfg(feature = "std")]
 pub(crate) use retry::retry;

@@ -40,6 +40,16 @@
 //! redrawn (at most [`MAX_REJECTIONS`] times, then an exact scan of the
 //! candidates): the result is still exactly `weight / Σ weights` of the
 //! candidates.
+//!
+//! # `random` over equal weights
+//!
+//! When every origin of the pool is a candidate (none is disabled, weighs
+//! 0, or is down) and they all weigh the same `w`, the weighted draw is
+//! `below(n·w)` and lands on position `⌊below(n·w) / w⌋`. With the
+//! multiply-shift `below(m) = ⌊x·m / 2⁶⁴⌋` of one 64-bit draw `x`, that is
+//! `⌊⌊x·n·w / 2⁶⁴⌋ / w⌋ = ⌊x·n / 2⁶⁴⌋ = below(n)`: the same origin from
+//! the same draw, without walking the weights. The pool records at compile
+//! time whether its weights allow it ([`uniform_weights`]).
 
 use alloc::boxed::Box;
 use alloc::vec;
@@ -134,23 +144,31 @@ where
         origin.selectable() && id != excluded && (!respect || health.origin_healthy(OriginId(id)))
     };
     let id = |i: usize| OriginId(first + i as u32);
-    let random = |rng: &mut R| {
-        let total = if check { None } else { Some(entry.enabled_weight) };
-        weighted_random(origins, entry.cumulative_weights.as_deref(), eligible, total, rng)
+    // A client hash decides `hash` with a client IP, and the first choice
+    // of an `ip_cookie` session whatever the policy.
+    let client = match (pick.hash_key, entry.origin_policy) {
+        (Some(key), _) => Some(key),
+        (None, OriginPolicy::Hash) => request.client_ip.map(hash::ip_key),
+        (None, _) => None,
     };
-    if let Some(key) = pick.hash_key {
+    if let Some(key) = client {
         let bucket = bucket_of(key);
         return hashed(origins, entry.hash_ranking.as_deref(), bucket, eligible).map(|i| (id(i), OriginPolicy::Hash));
     }
     match entry.origin_policy {
-        OriginPolicy::Random => random(rng).map(|i| (id(i), OriginPolicy::Random)),
-        OriginPolicy::Hash => match request.client_ip {
-            Some(ip) => {
-                let bucket = bucket_of(hash::ip_key(ip));
-                hashed(origins, entry.hash_ranking.as_deref(), bucket, eligible).map(|i| (id(i), OriginPolicy::Hash))
-            }
-            None => random(rng).map(|i| (id(i), OriginPolicy::Random)),
-        },
+        // `hash` without a client IP is random.
+        OriginPolicy::Random | OriginPolicy::Hash => {
+            let at = if entry.uniform && !check {
+                // Every origin is a candidate and all weigh the same: the
+                // weighted draw's origin, from the same one draw (module
+                // docs).
+                Some(below(rng, origins.len() as u64) as usize)
+            } else {
+                let total = if check { None } else { Some(entry.enabled_weight) };
+                weighted_random(origins, entry.cumulative_weights.as_deref(), eligible, total, rng)
+            };
+            at.map(|i| (id(i), OriginPolicy::Random))
+        }
         OriginPolicy::LeastOutstandingRequests => {
             least(origins, eligible, |i| health.origin_outstanding(id(i))).map(|i| (id(i), entry.origin_policy))
         }
@@ -331,6 +349,16 @@ pub(crate) fn build_hash_ranking(origins: &[OriginEntry]) -> Option<HashRanking>
         }
     }
     Some(ranking)
+}
+
+/// Whether a pool's origins are all selectable (enabled, weight > 0) and
+/// of one weight, and there is at least one: `random` over all of them
+/// then needs one uniform draw, no walk.
+pub(crate) fn uniform_weights(origins: &[OriginEntry]) -> bool {
+    match origins.first() {
+        Some(first) => origins.iter().all(|o| o.selectable() && o.weight == first.weight),
+        None => false,
+    }
 }
 
 /// The running sums of a pool's origin weights for weighted random draws,
@@ -533,6 +561,43 @@ mod tests {
     }
 
     #[test]
+    fn uniform_pools_are_recognised() {
+        assert!(uniform_weights(&pool(1, |_| 1)));
+        assert!(uniform_weights(&pool(20, |_| 2_500)));
+        assert!(!uniform_weights(&[]), "no origin: no draw");
+        assert!(!uniform_weights(&pool(4, |i| if i == 3 { 5_000 } else { 10_000 })));
+        assert!(!uniform_weights(&pool(4, |_| 0)), "weight 0 is not selectable");
+        let mut disabled = pool(4, |_| 10_000);
+        disabled[2].enabled = false;
+        assert!(!uniform_weights(&disabled));
+    }
+
+    #[test]
+    fn a_uniform_draw_is_the_weighted_draw_at_the_boundaries() {
+        // Draws on and next to every boundary between two origins, where
+        // a rounding difference would show.
+        struct Fixed(u64);
+        impl RandomSource for Fixed {
+            fn next_u64(&mut self) -> u64 {
+                self.0
+            }
+        }
+        for n in [1u64, 2, 3, 4, 7, 8, 9, 16, 100, 1_000] {
+            for weight in [1u32, 3, 2_500, 9_999, 10_000] {
+                let origins = pool(n as usize, |_| weight);
+                let cumulative = build_cumulative_weights(&origins);
+                let total = Some(n * u64::from(weight));
+                let boundaries =
+                    (0..=n).map(|k| ((u128::from(k) << 64) / u128::from(n)).min(u128::from(u64::MAX)) as u64);
+                for x in boundaries.flat_map(|b| [b.saturating_sub(1), b, b.saturating_add(1)]) {
+                    let expected = weighted_random(&origins, cumulative.as_deref(), |_| true, total, &mut Fixed(x));
+                    assert_eq!(Some(below(&mut Fixed(x), n) as usize), expected, "n {n} weight {weight} draw {x:#x}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn mostly_down_pools_fall_back_to_an_exact_scan() {
         let origins = pool(100, |_| 10_000);
         let healthy: Vec<bool> = (0..100).map(|i| i == 37 || i == 80).collect();
@@ -544,6 +609,27 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// `random` over a uniform pool (the fast path of `pick_origin`):
+        /// `below(n)` is the origin the weighted draw picks, from the same
+        /// draw, on the scan (up to 8 origins) and the cumulative path.
+        #[test]
+        fn a_uniform_draw_is_the_weighted_draw(
+            n in 1usize..40,
+            weight in prop_oneof![Just(1u32), 1u32..=10_000, Just(10_000u32)],
+            seed in any::<u64>(),
+        ) {
+            let origins = pool(n, |_| weight);
+            prop_assert!(uniform_weights(&origins));
+            let cumulative = build_cumulative_weights(&origins);
+            let total = Some(n as u64 * u64::from(weight));
+            let (mut weighted, mut uniform) = (FastRng::new(seed), FastRng::new(seed));
+            for _ in 0..64 {
+                let expected = weighted_random(&origins, cumulative.as_deref(), |_| true, total, &mut weighted);
+                prop_assert_eq!(Some(below(&mut uniform, n as u64) as usize), expected);
+            }
+            prop_assert_eq!(weighted.next_u64(), uniform.next_u64(), "the same draws consumed");
+        }
 
         /// Whatever the weights, disabled origins, health and client, the
         /// precomputed path picks what the on-the-fly ranking picks.

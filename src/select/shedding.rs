@@ -100,6 +100,7 @@ mod tests {
             origins: 0..0,
             enabled_origins: 0,
             enabled_weight: 0,
+            uniform: false,
             origin_policy: crate::table::OriginPolicy::Random,
             shedding,
             coordinates: None,

@@ -184,6 +184,10 @@ pub struct PoolEntry {
     /// The summed weight of the enabled origins, which are all candidates
     /// when every one of them is healthy (or health does not count).
     pub(crate) enabled_weight: u64,
+    /// Every origin is selectable (enabled, weight > 0) and they all weigh
+    /// the same (and there is at least one): a weighted draw over all of
+    /// them is one uniform draw (see `select::origins`).
+    pub(crate) uniform: bool,
     pub(crate) origin_policy: OriginPolicy,
     pub(crate) shedding: Shedding,
     pub(crate) coordinates: Option<Coordinates>,
