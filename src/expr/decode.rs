@@ -179,8 +179,10 @@ impl Sink for DecodeSink<'_> {
 pub(crate) mod tests {
     use super::*;
     use crate::expr::stream::tests::VecSink;
+    use alloc::boxed::Box;
     use alloc::vec::Vec;
     use proptest::prelude::*;
+    use proptest::test_runner::FileFailurePersistence;
 
     /// One left-to-right decoding pass.
     fn decode_once(s: &[u8], unicode: bool) -> Vec<u8> {
@@ -260,6 +262,11 @@ pub(crate) mod tests {
     }
 
     proptest! {
+        // Failure seeds live next to this file.
+        #![proptest_config(ProptestConfig {
+            failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+            ..ProptestConfig::default()
+        })]
         #[test]
         fn streaming_matches_the_reference(
             input in proptest::collection::vec(proptest::sample::select(b"%%%2545aAuU+Fz0D8".to_vec()), 0..40),

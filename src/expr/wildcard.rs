@@ -167,7 +167,9 @@ impl WildStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::boxed::Box;
     use proptest::prelude::*;
+    use proptest::test_runner::FileFailurePersistence;
 
     fn check(pattern: &str, fold: bool, value: &str) -> bool {
         let w = Wildcard::new(pattern.as_bytes(), fold).unwrap();
@@ -221,6 +223,11 @@ mod tests {
     }
 
     proptest! {
+        // Failure seeds live next to this file.
+        #![proptest_config(ProptestConfig {
+            failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+            ..ProptestConfig::default()
+        })]
         #[test]
         fn agrees_with_backtracking(
             pattern in "[ab*]{0,8}".prop_filter("no **", |p| !p.contains("**")),

@@ -153,7 +153,8 @@ where
     };
     if let Some(key) = client {
         let bucket = bucket_of(key);
-        return hashed(origins, entry.hash_ranking.as_deref(), bucket, eligible).map(|i| (id(i), OriginPolicy::Hash));
+        let ranking = entry.hash_ranking.as_deref();
+        return hashed(origins, ranking, entry.uniform, bucket, eligible).map(|i| (id(i), OriginPolicy::Hash));
     }
     match entry.origin_policy {
         // `hash` without a client IP is random.
@@ -191,6 +192,7 @@ pub(crate) fn bucket_of(ip_key: u64) -> usize {
 pub(crate) fn hashed(
     origins: &[OriginEntry],
     ranking: Option<&[[u16; RANKING_DEPTH]]>,
+    uniform: bool,
     bucket: usize,
     eligible: impl Fn(usize) -> bool,
 ) -> Option<usize> {
@@ -205,7 +207,7 @@ pub(crate) fn hashed(
             }
         }
     }
-    rendezvous(origins, bucket, eligible)
+    rendezvous(origins, uniform, bucket, eligible)
 }
 
 /// Weighted random over the eligible positions of `origins`; `total` is
@@ -260,11 +262,17 @@ fn bucket_seed(bucket: usize) -> u64 {
     hash::mix64(bucket as u64 ^ 0x6a09_e667_f3bc_c908)
 }
 
-/// The origin's uniform draw in (0, 1) for a bucket.
+/// The origin's 53-bit draw for a bucket.
+#[inline]
+fn draw_bits(key: u64, seed: u64) -> u64 {
+    hash::mix64(key ^ seed) >> 11
+}
+
+/// The origin's uniform draw in (0, 1) for a bucket: its 53-bit draw, as
+/// a fraction.
 #[inline]
 fn unit(key: u64, seed: u64) -> f64 {
-    let bits = hash::mix64(key ^ seed);
-    ((bits >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+    (draw_bits(key, seed) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
 }
 
 /// `-ln(unit) / weight`: an exponential variate of rate `weight`, so an
@@ -282,8 +290,27 @@ const BOUND_MARGIN: f64 = 1.0 + 1e-9;
 
 /// Weighted rendezvous hashing for one bucket: the eligible position with
 /// the lowest score. Ties (practically impossible) keep config order.
-pub(crate) fn rendezvous(origins: &[OriginEntry], bucket: usize, eligible: impl Fn(usize) -> bool) -> Option<usize> {
+///
+/// `uniform` pools ([`uniform_weights`]) rank by the draw itself: with one
+/// weight for all, `-ln(u) / w` orders exactly as `u` does, reversed, so
+/// the origin with the largest draw wins and no logarithm is needed.
+pub(crate) fn rendezvous(
+    origins: &[OriginEntry],
+    uniform: bool,
+    bucket: usize,
+    eligible: impl Fn(usize) -> bool,
+) -> Option<usize> {
     let seed = bucket_seed(bucket);
+    if uniform {
+        let mut best: Option<(usize, u64)> = None;
+        for i in (0..origins.len()).filter(|&i| eligible(i)) {
+            let draw = draw_bits(origins[i].key, seed);
+            if best.is_none_or(|(_, b)| draw > b) {
+                best = Some((i, draw));
+            }
+        }
+        return best.map(|(i, _)| i);
+    }
     let mut best: Option<(usize, f64)> = None;
     let mut bound = f64::INFINITY;
     for i in (0..origins.len()).filter(|&i| eligible(i)) {
@@ -313,7 +340,9 @@ pub(crate) fn build_hash_ranking(origins: &[OriginEntry]) -> Option<HashRanking>
     // An origin whose score cannot beat the current last of the row is
     // skipped without its logarithm (see `BOUND_MARGIN`): no origin that
     // would enter the row is skipped, so the row is exactly the head of the
-    // full ranking.
+    // full ranking. A uniform pool ranks by the draw, as `rendezvous` does:
+    // its score is the negated 53-bit draw, exact in an `f64`.
+    let uniform = uniform_weights(origins);
     let mut ranking = vec![[NO_ORIGIN; RANKING_DEPTH]; HASH_BUCKETS].into_boxed_slice();
     for (bucket, row) in ranking.iter_mut().enumerate() {
         let seed = bucket_seed(bucket);
@@ -324,11 +353,15 @@ pub(crate) fn build_hash_ranking(origins: &[OriginEntry]) -> Option<HashRanking>
             if !origin.selectable() {
                 continue;
             }
-            let u = unit(origin.key, seed);
-            if (1.0 - u) > bound * f64::from(origin.weight) {
-                continue;
-            }
-            let s = score(u, origin.weight);
+            let s = if uniform {
+                -(draw_bits(origin.key, seed) as f64)
+            } else {
+                let u = unit(origin.key, seed);
+                if (1.0 - u) > bound * f64::from(origin.weight) {
+                    continue;
+                }
+                score(u, origin.weight)
+            };
             if len == RANKING_DEPTH && s >= scores[RANKING_DEPTH - 1] {
                 // A later position loses a tie.
                 continue;
@@ -343,7 +376,7 @@ pub(crate) fn build_hash_ranking(origins: &[OriginEntry]) -> Option<HashRanking>
             scores[j] = s;
             row[j] = at as u16;
             len = (len + 1).min(RANKING_DEPTH);
-            if len == RANKING_DEPTH {
+            if len == RANKING_DEPTH && !uniform {
                 bound = scores[RANKING_DEPTH - 1] * BOUND_MARGIN;
             }
         }
@@ -394,9 +427,11 @@ fn least(origins: &[OriginEntry], eligible: impl Fn(usize) -> bool, count: impl 
 mod tests {
     use super::*;
     use crate::select::FastRng;
+    use alloc::boxed::Box;
     use alloc::format;
     use alloc::vec::Vec;
     use proptest::prelude::*;
+    use proptest::test_runner::FileFailurePersistence;
 
     fn origin(pool: &str, name: &str, weight: u32, enabled: bool) -> OriginEntry {
         OriginEntry {
@@ -435,8 +470,8 @@ mod tests {
         let ranking = build_hash_ranking(&large).unwrap();
         let mut wins = [vec![0u32; 4], vec![0u32; 40]];
         for bucket in 0..HASH_BUCKETS {
-            wins[0][rendezvous(&small, bucket, |i| small[i].selectable()).unwrap()] += 1;
-            wins[1][hashed(&large, Some(&ranking), bucket, |_| true).unwrap()] += 1;
+            wins[0][rendezvous(&small, uniform_weights(&small), bucket, |i| small[i].selectable()).unwrap()] += 1;
+            wins[1][hashed(&large, Some(&ranking), uniform_weights(&large), bucket, |_| true).unwrap()] += 1;
         }
         for (origins, wins) in [(&small, &wins[0]), (&large, &wins[1])] {
             let total: f64 = origins.iter().map(|o| f64::from(o.weight)).sum();
@@ -488,8 +523,28 @@ mod tests {
             if let (Some(a), Some(b)) = (row.iter().position(|&p| p == 2), row.iter().position(|&p| p == 7)) {
                 assert_eq!(a + 1, b, "bucket {bucket}");
             }
-            assert_eq!(rendezvous(&origins, bucket, |_| true), Some(usize::from(row[0])));
-            assert_ne!(rendezvous(&origins, bucket, |i| i != 2), Some(2));
+            assert_eq!(rendezvous(&origins, uniform_weights(&origins), bucket, |_| true), Some(usize::from(row[0])));
+            assert_ne!(rendezvous(&origins, uniform_weights(&origins), bucket, |i| i != 2), Some(2));
+        }
+    }
+
+    #[test]
+    fn uniform_pools_rank_by_the_draw_as_the_scores_would() {
+        // Equal weights: ranking by the largest draw, without logarithms,
+        // is the score ranking, in every bucket and for every candidate set.
+        for n in [1, 2, 4, 16, 40] {
+            let origins = pool(n, |_| 7_500);
+            assert!(uniform_weights(&origins));
+            for bucket in 0..HASH_BUCKETS {
+                for down in [usize::MAX, bucket % n] {
+                    let eligible = |i: usize| i != down;
+                    assert_eq!(
+                        rendezvous(&origins, true, bucket, eligible),
+                        rendezvous(&origins, false, bucket, eligible),
+                        "{n} origins, bucket {bucket}"
+                    );
+                }
+            }
         }
     }
 
@@ -500,9 +555,9 @@ mod tests {
         for bucket in [0, 1, 77, HASH_BUCKETS - 1] {
             let row = ranking[bucket];
             let down = |i: usize| row.contains(&(i as u16));
-            let picked = hashed(&origins, Some(&ranking), bucket, |i| !down(i));
+            let picked = hashed(&origins, Some(&ranking), uniform_weights(&origins), bucket, |i| !down(i));
             assert_eq!(picked, Some(full_ranking(&origins, bucket)[RANKING_DEPTH]));
-            assert_eq!(hashed(&origins, Some(&ranking), bucket, |_| false), None);
+            assert_eq!(hashed(&origins, Some(&ranking), uniform_weights(&origins), bucket, |_| false), None);
         }
     }
 
@@ -608,7 +663,12 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
+        // Failure seeds live next to this file.
+        #![proptest_config(ProptestConfig {
+            failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+            cases: 48,
+            ..ProptestConfig::default()
+        })]
 
         /// `random` over a uniform pool (the fast path of `pick_origin`):
         /// `below(n)` is the origin the weighted draw picks, from the same
@@ -640,15 +700,22 @@ mod tests {
                 RANKING_MIN_ORIGINS..150,
             ),
             disabled in proptest::collection::vec(proptest::bool::weighted(0.15), 150),
+            uniform in proptest::bool::weighted(0.3),
             down in proptest::collection::vec(any::<u8>(), 150),
             down_per_256 in 0u8..=255,
             clients in proptest::collection::vec(any::<u64>(), 64),
         ) {
+            // A uniform pool (every origin enabled, one weight) ranks by
+            // the draw; the scores must agree.
             let origins: Vec<OriginEntry> = weights
                 .iter()
                 .enumerate()
-                .map(|(i, &w)| origin("pool", &format!("origin-{i}"), w, !disabled[i]))
+                .map(|(i, &w)| match uniform {
+                    true => origin("pool", &format!("origin-{i}"), 5_000, true),
+                    false => origin("pool", &format!("origin-{i}"), w, !disabled[i]),
+                })
                 .collect();
+            prop_assert!(!uniform || uniform_weights(&origins));
             let Some(ranking) = build_hash_ranking(&origins) else {
                 return Err(TestCaseError::reject("small enough to rank on the fly"));
             };
@@ -658,12 +725,12 @@ mod tests {
                 // The on-the-fly ranking (which skips hopeless logarithms)
                 // picks the first eligible origin of the full ranking.
                 prop_assert_eq!(
-                    rendezvous(&origins, bucket, eligible),
+                    rendezvous(&origins, uniform_weights(&origins), bucket, eligible),
                     full_ranking(&origins, bucket).into_iter().find(|&i| eligible(i))
                 );
                 prop_assert_eq!(
-                    hashed(&origins, Some(&ranking), bucket, eligible),
-                    rendezvous(&origins, bucket, eligible)
+                    hashed(&origins, Some(&ranking), uniform_weights(&origins), bucket, eligible),
+                    rendezvous(&origins, uniform_weights(&origins), bucket, eligible)
                 );
                 prop_assert_eq!(
                     &ranking[bucket].iter().map(|&p| usize::from(p)).collect::<Vec<_>>()[..],
