@@ -138,6 +138,7 @@ impl<'t> Effective<'t> {
     /// request is in (PoP, then country, then region), else the default
     /// pools. A defined area whose pools are all down goes to the fallback
     /// pool, never to the default pools.
+    #[inline]
     pub(crate) fn candidates(&self, policy: PoolPolicy, request: &Request<'_>) -> (&'t [PoolId], Candidates) {
         if policy == PoolPolicy::Geo {
             if let Some((pop, pools)) = request.pop.and_then(|pop| Some((pop, find_geo(self.pop_pools, pop)?))) {
@@ -182,11 +183,14 @@ impl Topology {
     }
 }
 
-/// A request past custom rules, about to be steered.
+/// A request past custom rules: to be steered with `effective`, or
+/// answered by `respond`.
 pub(crate) struct Routed<'t> {
     pub(crate) load_balancer: LoadBalancerId,
     pub(crate) lb: &'t LoadBalancerEntry,
     pub(crate) effective: Effective<'t>,
+    /// A pool set or custom rule with a fixed response matched.
+    pub(crate) respond: Option<Responder>,
     host_header_rule: Option<u32>,
     sni_rule: Option<u32>,
     port_rule: Option<u32>,
@@ -207,14 +211,6 @@ impl Routed<'_> {
     }
 }
 
-/// How far the first half of the pipeline got.
-pub(crate) enum Routing<'t> {
-    /// Steer with these settings.
-    Steer(Routed<'t>),
-    /// A fixed response answers.
-    Respond(Outcome),
-}
-
 /// The whole pipeline.
 pub(crate) fn decide_with<H, R, T>(
     table: &Table,
@@ -229,10 +225,12 @@ where
     R: RandomSource + ?Sized,
     T: Tracer,
 {
-    let routed = match route(table, request, trace)? {
-        Routing::Steer(routed) => routed,
-        Routing::Respond(outcome) => return Ok(outcome),
-    };
+    // (One `Routed` with an optional responder rather than an enum of the
+    // two: the compiler then builds it in place instead of moving it.)
+    let routed = route(table, request, trace)?;
+    if let Some(responder) = routed.respond {
+        return Ok(routed.outcome(Picked::Respond(responder), SessionOutcome::OFF));
+    }
     let effective = &routed.effective;
 
     // Session affinity: a session honoured ends the decision here.
@@ -280,7 +278,7 @@ pub(crate) fn route<'t, T: Tracer>(
     table: &'t Table,
     request: &Request<'_>,
     trace: &mut T,
-) -> Result<Routing<'t>, SelectError> {
+) -> Result<Routed<'t>, SelectError> {
     let key = HostKey::new(request.host);
     // The normalised host, for rule conditions (`http.host`).
     let host = || key.as_ref().map_or("", HostKey::as_str);
@@ -335,6 +333,7 @@ pub(crate) fn route<'t, T: Tracer>(
         load_balancer: route.load_balancer,
         lb,
         effective: Effective::new(&lb.settings),
+        respond: None,
         host_header_rule,
         sni_rule,
         port_rule,
@@ -346,8 +345,8 @@ pub(crate) fn route<'t, T: Tracer>(
         trace.step(Step::PoolSet { set: set.index as usize, matched });
         if matched {
             if let PoolSetAction::Respond(_) = set.action {
-                let picked = Picked::Respond(Responder::PoolSet(at as u32));
-                return Ok(Routing::Respond(routed.outcome(picked, SessionOutcome::OFF)));
+                routed.respond = Some(Responder::PoolSet(at as u32));
+                return Ok(routed);
             }
             routed.effective.apply_pool_set(at, set);
             break;
@@ -363,8 +362,8 @@ pub(crate) fn route<'t, T: Tracer>(
             }
             match &rule.action {
                 RuleAction::Respond(_) => {
-                    let picked = Picked::Respond(Responder::Rule(at as u32));
-                    return Ok(Routing::Respond(routed.outcome(picked, SessionOutcome::OFF)));
+                    routed.respond = Some(Responder::Rule(at as u32));
+                    return Ok(routed);
                 }
                 RuleAction::Override(overrides) => routed.effective.apply(overrides),
             }
@@ -373,7 +372,7 @@ pub(crate) fn route<'t, T: Tracer>(
             }
         }
     }
-    Ok(Routing::Steer(routed))
+    Ok(routed)
 }
 
 /// What steering may do.

@@ -53,8 +53,11 @@ impl Positions {
 pub(crate) struct PoolOrder<'t> {
     pools: &'t [PoolId],
     policy: PoolPolicy,
-    /// Returned already, or found unusable.
+    /// Returned already, found unusable, or passed over.
     done: Positions,
+    /// List-order policies: the position to look at next (every position
+    /// before it has been returned or found unusable).
+    cursor: usize,
     /// Whether every pool's usability has been checked (policies other than
     /// failover need it up front, to draw among the usable pools only).
     screened: bool,
@@ -64,7 +67,7 @@ impl<'t> PoolOrder<'t> {
     pub(crate) fn new(pools: &'t [PoolId], policy: PoolPolicy) -> Self {
         debug_assert!(pools.len() <= POOLS_PER_LIST, "the compiler bounds pool lists");
         let pools = &pools[..pools.len().min(POOLS_PER_LIST)];
-        PoolOrder { pools, policy, done: Positions::default(), screened: false }
+        PoolOrder { pools, policy, done: Positions::default(), cursor: 0, screened: false }
     }
 
     /// Leaves `pool` out of the order, as if it had been returned already:
@@ -93,12 +96,10 @@ impl<'t> PoolOrder<'t> {
         T: Tracer,
     {
         if matches!(self.policy, PoolPolicy::Off | PoolPolicy::Geo) {
-            for (i, &pool) in self.pools.iter().enumerate() {
-                if self.done.contains(i) {
-                    continue;
-                }
-                self.done.insert(i);
-                if usable(table, pool, health, trace) {
+            while let Some(&pool) = self.pools.get(self.cursor) {
+                let i = self.cursor;
+                self.cursor += 1;
+                if !self.done.contains(i) && usable(table, pool, health, trace) {
                     return Some(pool);
                 }
             }

@@ -3,7 +3,7 @@
 use core::fmt;
 
 use super::affinity::{AffinityContext, Rejection, SessionOutcome, SessionStatus, finish_retry};
-use super::decide::{Routing, Steering, route, steer};
+use super::decide::{Steering, route, steer};
 use super::origins::{HealthMode, Pick, pick_origin};
 use super::pools::PoolOrder;
 use super::{Outcome, Picked, RandomSource};
@@ -150,7 +150,7 @@ where
         return refuse(trace, RetryError::NotRetryable { status });
     }
     let routed = match route(table, request, &mut crate::explain::NoTrace) {
-        Ok(Routing::Steer(routed)) if routed.load_balancer == previous.load_balancer => routed,
+        Ok(routed) if routed.respond.is_none() && routed.load_balancer == previous.load_balancer => routed,
         _ => return refuse(trace, RetryError::OtherTable),
     };
     let effective = &routed.effective;

@@ -22,7 +22,7 @@
 use super::RandomSource;
 use crate::hash;
 use crate::request::Request;
-use crate::table::PoolEntry;
+use crate::table::{PoolEntry, Shedding};
 
 /// Which shedding setting applies to a request.
 ///
@@ -45,8 +45,9 @@ pub(crate) enum Traffic {
     },
 }
 
-/// Whether `pool` sheds this request.
-#[inline]
+/// Whether `pool` sheds this request. A pool that sheds nothing (most of
+/// them) answers without a call.
+#[inline(always)]
 pub(crate) fn sheds<R: RandomSource + ?Sized>(
     pool: &PoolEntry,
     request: &Request<'_>,
@@ -54,6 +55,19 @@ pub(crate) fn sheds<R: RandomSource + ?Sized>(
     rng: &mut R,
 ) -> bool {
     let shedding = &pool.shedding;
+    if shedding.default_threshold == 0 && shedding.session_threshold == 0 {
+        return false;
+    }
+    sheds_some(shedding, request, traffic, rng)
+}
+
+/// [`sheds`] for a pool with a shedding percentage.
+fn sheds_some<R: RandomSource + ?Sized>(
+    shedding: &Shedding,
+    request: &Request<'_>,
+    traffic: Traffic,
+    rng: &mut R,
+) -> bool {
     let (threshold, draw) = match traffic {
         Traffic::New => {
             if shedding.default_threshold == 0 {
