@@ -32,6 +32,12 @@
 //! the full ranking produces (ties by config order), so both paths give the
 //! same origin, and consistency holds whatever the pool's size.
 //!
+//! A pool whose origins are all selectable and of one weight
+//! ([`uniform_weights`]) needs no logarithm at all: with one weight,
+//! `-ln(u) / weight` orders exactly as `u` does, reversed, so the origin
+//! with the largest 53-bit draw wins. Both paths rank such pools by the
+//! draw.
+//!
 //! # `random` over large pools
 //!
 //! Pools of more than [`CUMULATIVE_MIN_ORIGINS`] origins keep the running
