@@ -6,7 +6,7 @@
 //! `shop.example.com` beats a load balancer for `*.example.com`, and a
 //! disabled load balancer yields to a CNAME of the same name (its DNS record
 //! is served again). CNAME chains are followed to
-//! [`limits::CNAME_DEPTH`](crate::limits::CNAME_DEPTH) records; a loop is an
+//! [`crate::limits::CNAME_DEPTH`] records; a loop is an
 //! error.
 
 use alloc::string::{String, ToString};
