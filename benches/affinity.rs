@@ -16,26 +16,10 @@ use lbsteer::affinity::{AffinityConfig, SessionStatus, TokenKey};
 use lbsteer::health::Status;
 use lbsteer::{Decision, Request, Router};
 
-const ACCOUNT: &str = r#"{
-    "monitors": [{"id": "m", "type": "http", "path": "/health"}],
-    "pools": [
-        {"id": "primary", "name": "primary", "monitor": "m", "origins": [
-            {"name": "a", "address": "192.0.2.1"}, {"name": "b", "address": "192.0.2.2"},
-            {"name": "c", "address": "192.0.2.3"}, {"name": "d", "address": "192.0.2.4"}]},
-        {"id": "secondary", "name": "secondary", "monitor": "m", "origins": [
-            {"name": "e", "address": "198.51.100.1"}]},
-        {"id": "fallback", "name": "fallback", "origins": [{"name": "f", "address": "203.0.113.1"}]}
-    ],
-    "load_balancers": [
-        {"name": "plain.example.com", "default_pools": ["primary", "secondary"], "fallback_pool": "fallback",
-         "steering_policy": "off"},
-        {"name": "cookie.example.com", "default_pools": ["primary", "secondary"], "fallback_pool": "fallback",
-         "steering_policy": "off", "session_affinity": "cookie"},
-        {"name": "header.example.com", "default_pools": ["primary", "secondary"], "fallback_pool": "fallback",
-         "steering_policy": "off", "session_affinity": "header",
-         "session_affinity_attributes": {"headers": ["x-session"]}}
-    ]
-}"#;
+#[path = "support/accounts.rs"]
+mod accounts;
+
+const ACCOUNT: &str = accounts::AFFINITY;
 
 const NOW: u64 = 1_764_000_000;
 

@@ -12,27 +12,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use lbsteer::health::{HealthRegistry, Status};
 use lbsteer::{Decision, FastRng, Request, Router, Table};
 
-const ACCOUNT: &str = r#"{
-    "monitors": [{"id": "m", "type": "http", "path": "/health"}],
-    "pools": [
-        {"id": "primary", "name": "primary", "monitor": "m", "origins": [
-            {"name": "a", "address": "192.0.2.1"}, {"name": "b", "address": "192.0.2.2"},
-            {"name": "c", "address": "192.0.2.3"}, {"name": "d", "address": "192.0.2.4"}]},
-        {"id": "secondary", "name": "secondary", "monitor": "m", "origins": [
-            {"name": "e", "address": "198.51.100.1"}]},
-        {"id": "fallback", "name": "fallback", "origins": [{"name": "f", "address": "203.0.113.1"}]}
-    ],
-    "load_balancers": [
-        {"name": "www.example.com", "default_pools": ["primary", "secondary"], "fallback_pool": "fallback",
-         "steering_policy": "off"},
-        {"name": "*.apps.example.com", "default_pools": ["primary", "secondary"], "fallback_pool": "fallback",
-         "steering_policy": "off"}
-    ],
-    "dns_records": [
-        {"type": "CNAME", "name": "shop.example.com", "content": "alias.example.com"},
-        {"type": "CNAME", "name": "alias.example.com", "content": "www.example.com"}
-    ]
-}"#;
+#[path = "support/accounts.rs"]
+mod accounts;
+
+const ACCOUNT: &str = accounts::SELECT;
 
 fn router() -> Router {
     let router = Router::from_json(ACCOUNT).unwrap();
