@@ -225,8 +225,8 @@ where
     R: RandomSource + ?Sized,
     T: Tracer,
 {
-    // (One `Routed` with an optional responder rather than an enum of the
-    // two: the compiler then builds it in place instead of moving it.)
+    // (One `Routed` with an optional responder, rather than an enum of it
+    // and an `Outcome`, leaves the compiler less to copy out of `route`.)
     let routed = route(table, request, trace)?;
     if let Some(responder) = routed.respond {
         return Ok(routed.outcome(Picked::Respond(responder), SessionOutcome::OFF));

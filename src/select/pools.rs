@@ -56,7 +56,7 @@ pub(crate) struct PoolOrder<'t> {
     /// Returned already, found unusable, or passed over.
     done: Positions,
     /// List-order policies: the position to look at next (every position
-    /// before it has been returned or found unusable).
+    /// before it has been returned, found unusable or passed over).
     cursor: usize,
     /// Whether every pool's usability has been checked (policies other than
     /// failover need it up front, to draw among the usable pools only).
