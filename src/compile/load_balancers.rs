@@ -17,8 +17,9 @@ use crate::expr::Condition;
 use crate::geo::{CountryCode, PopCode, Region};
 use crate::limits;
 use crate::table::{
-    AffinityAttributes, AffinityMode, FixedResponseEntry, LoadBalancerEntry, Overrides, PoolId, PoolList, PoolPolicy,
-    PoolSetAction, PoolSetEntry, PoolWeights, RuleAction, RuleEntry, Settings, Topology, scale_weight,
+    AffinityAttributes, AffinityMode, FailoverPolicy, FixedResponseEntry, LoadBalancerEntry, Overrides, PoolId,
+    PoolList, PoolPolicy, PoolSetAction, PoolSetEntry, PoolWeights, RuleAction, RuleEntry, SameSitePolicy,
+    SecurePolicy, Settings, Topology, scale_weight,
 };
 
 const REGION_CODES: &[&str] =
@@ -484,11 +485,26 @@ fn compile_affinity_attributes(
     if mode == Some(AffinityMode::Header) && headers.is_empty() {
         diags.invalid(path.field("headers"), "header affinity needs at least one header");
     }
+    // Unknown values were reported above; the defaults stand in for them
+    // in a table that is never built.
     AffinityAttributes {
-        samesite: a.samesite.clone(),
-        secure: a.secure.clone(),
+        samesite: match a.samesite {
+            SameSite::Lax => SameSitePolicy::Lax,
+            SameSite::None => SameSitePolicy::None,
+            SameSite::Strict => SameSitePolicy::Strict,
+            SameSite::Auto | SameSite::Unknown(_) => SameSitePolicy::Auto,
+        },
+        secure: match a.secure {
+            Secure::Always => SecurePolicy::Always,
+            Secure::Never => SecurePolicy::Never,
+            Secure::Auto | Secure::Unknown(_) => SecurePolicy::Auto,
+        },
         drain_duration,
-        zero_downtime_failover: a.zero_downtime_failover.clone(),
+        zero_downtime_failover: match a.zero_downtime_failover {
+            ZeroDowntimeFailover::Temporary => FailoverPolicy::Temporary,
+            ZeroDowntimeFailover::Sticky => FailoverPolicy::Sticky,
+            ZeroDowntimeFailover::None | ZeroDowntimeFailover::Unknown(_) => FailoverPolicy::None,
+        },
         headers: headers.into(),
         require_all_headers: a.require_all_headers,
     }

@@ -149,12 +149,13 @@ use super::decide::Effective;
 use super::pools::usable;
 use super::shedding::{Traffic, sheds};
 use super::token::{Token, TokenError};
-use crate::config::{SameSite, Secure};
 use crate::explain::{NoTrace, Step, Tracer};
 use crate::hash;
 use crate::health::HealthView;
 use crate::request::{Request, Scheme};
-use crate::table::{AffinityAttributes, AffinityMode, LoadBalancerEntry, OriginId, PoolId, Table};
+use crate::table::{
+    AffinityAttributes, AffinityMode, LoadBalancerEntry, OriginId, PoolId, SameSitePolicy, SecurePolicy, Table,
+};
 
 /// Default `session_affinity_ttl` of cookie affinity: 23 hours.
 pub const DEFAULT_COOKIE_TTL: u32 = 82_800;
@@ -385,16 +386,16 @@ impl fmt::Debug for SetCookie {
 /// The `Secure` and `SameSite` of a cookie set on `request`.
 fn cookie_attributes(attributes: &AffinityAttributes, scheme: Scheme) -> (bool, CookieSameSite) {
     let mut secure = match attributes.secure {
-        Secure::Always => true,
-        Secure::Never => false,
-        _ => scheme == Scheme::Https,
+        SecurePolicy::Always => true,
+        SecurePolicy::Never => false,
+        SecurePolicy::Auto => scheme == Scheme::Https,
     };
     let same_site = match attributes.samesite {
-        SameSite::Lax => CookieSameSite::Lax,
-        SameSite::Strict => CookieSameSite::Strict,
-        SameSite::None => CookieSameSite::None,
-        _ if secure => CookieSameSite::None,
-        _ => CookieSameSite::Lax,
+        SameSitePolicy::Lax => CookieSameSite::Lax,
+        SameSitePolicy::Strict => CookieSameSite::Strict,
+        SameSitePolicy::None => CookieSameSite::None,
+        SameSitePolicy::Auto if secure => CookieSameSite::None,
+        SameSitePolicy::Auto => CookieSameSite::Lax,
     };
     if same_site == CookieSameSite::None {
         secure = true;
@@ -1100,17 +1101,19 @@ mod tests {
     fn secure_and_samesite() {
         let attrs = |samesite, secure| AffinityAttributes { samesite, secure, ..AffinityAttributes::default() };
         use CookieSameSite as C;
+        use SameSitePolicy as S;
+        use SecurePolicy as Sec;
         let cases = [
-            (SameSite::Auto, Secure::Auto, Scheme::Https, (true, C::None)),
-            (SameSite::Auto, Secure::Auto, Scheme::Http, (false, C::Lax)),
-            (SameSite::Auto, Secure::Never, Scheme::Https, (false, C::Lax)),
-            (SameSite::Auto, Secure::Always, Scheme::Http, (true, C::None)),
-            (SameSite::Strict, Secure::Auto, Scheme::Https, (true, C::Strict)),
-            (SameSite::Lax, Secure::Always, Scheme::Http, (true, C::Lax)),
-            (SameSite::None, Secure::Auto, Scheme::Http, (true, C::None)),
+            (S::Auto, Sec::Auto, Scheme::Https, (true, C::None)),
+            (S::Auto, Sec::Auto, Scheme::Http, (false, C::Lax)),
+            (S::Auto, Sec::Never, Scheme::Https, (false, C::Lax)),
+            (S::Auto, Sec::Always, Scheme::Http, (true, C::None)),
+            (S::Strict, Sec::Auto, Scheme::Https, (true, C::Strict)),
+            (S::Lax, Sec::Always, Scheme::Http, (true, C::Lax)),
+            (S::None, Sec::Auto, Scheme::Http, (true, C::None)),
         ];
         for (samesite, secure, scheme, expected) in cases {
-            assert_eq!(cookie_attributes(&attrs(samesite.clone(), secure.clone()), scheme), expected);
+            assert_eq!(cookie_attributes(&attrs(samesite, secure), scheme), expected);
         }
     }
 }

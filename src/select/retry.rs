@@ -7,11 +7,10 @@ use super::decide::{Steering, route, steer};
 use super::origins::{HealthMode, Pick, pick_origin};
 use super::pools::PoolOrder;
 use super::{Outcome, Picked, RandomSource};
-use crate::config::ZeroDowntimeFailover;
 use crate::explain::{Step, Tracer};
 use crate::health::HealthView;
 use crate::request::Request;
-use crate::table::{AffinityMode, LoadBalancerId, OriginId, PoolId, Table};
+use crate::table::{AffinityMode, FailoverPolicy, LoadBalancerId, OriginId, PoolId, Table};
 
 /// The HTTP statuses after which a request may be retried on another
 /// origin: a set of codes from 100 to 599.
@@ -155,8 +154,8 @@ where
     };
     let effective = &routed.effective;
     let pinned = matches!(previous.session, SessionStatus::Pinned { .. } | SessionStatus::Temporary);
-    let zdf = &effective.affinity_attributes.zero_downtime_failover;
-    if pinned && effective.affinity != AffinityMode::None && *zdf == ZeroDowntimeFailover::None {
+    let zdf = effective.affinity_attributes.zero_downtime_failover;
+    if pinned && effective.affinity != AffinityMode::None && zdf == FailoverPolicy::None {
         return refuse(trace, RetryError::PinnedSession);
     }
 
@@ -190,7 +189,7 @@ where
     // began with the failed request), or none.
     let session = if effective.affinity == AffinityMode::None {
         SessionOutcome::OFF
-    } else if pinned && *zdf != ZeroDowntimeFailover::Sticky {
+    } else if pinned && zdf != FailoverPolicy::Sticky {
         SessionOutcome { status: SessionStatus::Temporary, cookie: None }
     } else {
         let rejected = if pinned {

@@ -421,15 +421,51 @@ impl PoolWeights {
     }
 }
 
-/// Cookie and session attributes of affinity.
+/// Cookie and session attributes of affinity. The three settings are
+/// one byte each here: compiling rejects the values the API does not
+/// document, so the configuration's enums (which keep such values as
+/// text) are not needed at run time.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct AffinityAttributes {
-    pub(crate) samesite: crate::config::SameSite,
-    pub(crate) secure: crate::config::Secure,
+    pub(crate) samesite: SameSitePolicy,
+    pub(crate) secure: SecurePolicy,
     pub(crate) drain_duration: u32,
-    pub(crate) zero_downtime_failover: crate::config::ZeroDowntimeFailover,
+    pub(crate) zero_downtime_failover: FailoverPolicy,
     pub(crate) headers: Box<[Box<str>]>,
     pub(crate) require_all_headers: bool,
+}
+
+/// `session_affinity_attributes.samesite`, compiled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum SameSitePolicy {
+    /// `Lax`, or `None` when the cookie is `Secure`.
+    #[default]
+    Auto,
+    Lax,
+    None,
+    Strict,
+}
+
+/// `session_affinity_attributes.secure`, compiled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum SecurePolicy {
+    /// Secure on HTTPS requests.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// `session_affinity_attributes.zero_downtime_failover`, compiled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum FailoverPolicy {
+    /// No retry for a pinned session.
+    #[default]
+    None,
+    /// Retry; the session keeps its origin.
+    Temporary,
+    /// Retry; the session moves to the new origin.
+    Sticky,
 }
 
 /// Every field a custom rule may override, as compiled.
@@ -770,5 +806,20 @@ mod tests {
         assert_eq!(scale_weight(-1.0), 0);
         assert_eq!(scale_weight(2.0), 10_000);
         assert_eq!(scale_weight(f64::NAN), 0);
+    }
+}
+/// The table's per-entry sizes on 64-bit targets, so that a field added
+/// inline (or a configuration enum kept with its text) shows up as a
+/// failing test rather than as memory per hostname (BENCHMARKS.md).
+#[cfg(all(test, target_pointer_width = "64"))]
+mod entry_sizes {
+    use super::*;
+
+    #[test]
+    fn entries_stay_small() {
+        assert_eq!(size_of::<AffinityAttributes>(), 24);
+        assert!(size_of::<Settings>() <= 136, "Settings: {}", size_of::<Settings>());
+        assert!(size_of::<LoadBalancerEntry>() <= 200, "LoadBalancerEntry: {}", size_of::<LoadBalancerEntry>());
+        assert!(size_of::<OriginEntry>() <= 72, "OriginEntry: {}", size_of::<OriginEntry>());
     }
 }
