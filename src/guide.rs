@@ -24,6 +24,7 @@
 /// |---|---|
 /// | a load balancer and a CNAME record of the same name | the load balancer, unless it is disabled |
 /// | a wildcard load balancer and an exact CNAME record | the exact record, even when its chain leaves the account |
+/// | a wildcard load balancer and a more specific `A` or `AAAA` record (exact, or a deeper wildcard) | the record, as Cloudflare documents: the name is not load balanced (`no_load_balancer`); a disabled load balancer yields to an `A` or `AAAA` record of its name alike; other record types are ignored |
 /// | a CNAME chain | followed at compile time, up to [`limits::CNAME_DEPTH`](crate::limits::CNAME_DEPTH) records; a loop is a configuration error |
 /// | the request host | compared without case, a trailing dot or a `:port` |
 /// | `Host` header: origin `header.Host` against an Origin Rule's `host_header` | the origin's setting wins |

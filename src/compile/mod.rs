@@ -47,8 +47,18 @@ impl Table {
             load_balancers::compile_load_balancers(&account.load_balancers, &refs, &mut diags);
 
         let mut cnames = Vec::new();
+        let mut addresses = Vec::new();
         let mut first_cname: Map<names::Hostname, usize> = crate::hash::map();
         for (i, record) in account.dns_records.iter().enumerate() {
+            if record.is_address() {
+                // An `A` or `AAAA` record routes nowhere, but takes its name
+                // from a less specific (wildcard) load balancer. A name that
+                // is not a valid hostname matches no request: ignored.
+                if let Ok(name) = names::parse_hostname(&record.name, true) {
+                    addresses.push(name);
+                }
+                continue;
+            }
             if !record.is_cname() {
                 continue;
             }
@@ -102,7 +112,7 @@ impl Table {
                 None => (names::Hostname { domain: alloc::string::String::new(), wildcard: false }, false),
             })
             .collect();
-        let mut resolver = names::Resolver::new(&named, cnames);
+        let mut resolver = names::Resolver::new(&named, cnames, &addresses);
         let origin_rules = origin_rules::compile_origin_rules(&account.origin_rules, &mut resolver, &mut diags);
         let cname_targets = resolver.cname_targets().map(|(n, t)| (n.into(), t.into())).collect::<Vec<_>>();
         let hosts = resolver.build_index(&mut diags);

@@ -1,12 +1,15 @@
 //! Hostnames: validation, and routes resolved at compile time.
 //!
 //! Precedence, per name and then per wildcard level (most specific first):
-//! an enabled load balancer, then a CNAME record, then a disabled load
-//! balancer. An exact name beats any wildcard, so a CNAME for
-//! `shop.example.com` beats a load balancer for `*.example.com`, and a
-//! disabled load balancer yields to a CNAME of the same name (its DNS record
-//! is served again). CNAME chains are followed to
-//! [`crate::limits::CNAME_DEPTH`] records; a loop is an
+//! an enabled load balancer, then a CNAME record, then an `A` or `AAAA`
+//! record, then a disabled load balancer. An exact name beats any wildcard,
+//! so a CNAME, `A` or `AAAA` record for `shop.example.com` beats a load
+//! balancer for `*.example.com` ("DNS record takes precedence because it is
+//! more specific", Cloudflare's "DNS records for load balancing" page), and a
+//! disabled load balancer yields to the DNS records of its name (they are
+//! served again). An `A` or `AAAA` record routes nowhere: it only keeps a
+//! less specific load balancer from serving its name. CNAME chains are
+//! followed to [`crate::limits::CNAME_DEPTH`] records; a loop is an
 //! error.
 
 use alloc::string::{String, ToString};
@@ -72,14 +75,20 @@ pub(crate) fn parse_hostname(name: &str, allow_wildcard: bool) -> Result<Hostnam
 /// One record that can answer for a name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Node {
-    LoadBalancer { id: LoadBalancerId, enabled: bool },
+    LoadBalancer {
+        id: LoadBalancerId,
+        enabled: bool,
+    },
     Cname(usize),
+    /// An `A` or `AAAA` record: answered by DNS, not by a load balancer.
+    Address,
 }
 
 #[derive(Default)]
 struct Level {
     enabled_lb: Option<LoadBalancerId>,
     cname: Option<usize>,
+    address: bool,
     disabled_lb: Option<LoadBalancerId>,
 }
 
@@ -89,6 +98,8 @@ impl Level {
             Some(Node::LoadBalancer { id, enabled: true })
         } else if let Some(record) = self.cname {
             Some(Node::Cname(record))
+        } else if self.address {
+            Some(Node::Address)
         } else {
             self.disabled_lb.map(|id| Node::LoadBalancer { id, enabled: false })
         }
@@ -120,8 +131,9 @@ pub(crate) struct Resolver {
 
 impl Resolver {
     /// `load_balancers` are (name, enabled) for every load balancer whose
-    /// name is valid; `cnames` every valid CNAME record.
-    pub(crate) fn new(load_balancers: &[(Hostname, bool)], cnames: Vec<Cname>) -> Self {
+    /// name is valid; `cnames` every valid CNAME record; `addresses` the
+    /// names of the valid `A` and `AAAA` records.
+    pub(crate) fn new(load_balancers: &[(Hostname, bool)], cnames: Vec<Cname>, addresses: &[Hostname]) -> Self {
         let mut resolver = Resolver {
             exact: crate::hash::map(),
             wildcard: crate::hash::map(),
@@ -138,6 +150,9 @@ impl Resolver {
             let name = resolver.cnames[i].name.clone();
             resolver.level_mut(&name).cname.get_or_insert(i);
         }
+        for name in addresses {
+            resolver.level_mut(name).address = true;
+        }
         resolver
     }
 
@@ -152,6 +167,12 @@ impl Resolver {
         if let Some(node) = self.exact.get(name).and_then(Level::node) {
             return Some(node);
         }
+        self.wildcard_above(name)
+    }
+
+    /// The record of the most specific wildcard strictly above `name`
+    /// (`*.example.com` and `*.com` for `a.example.com`).
+    fn wildcard_above(&self, name: &str) -> Option<Node> {
         let mut rest = name;
         while let Some(dot) = rest.find('.') {
             rest = &rest[dot + 1..];
@@ -172,6 +193,7 @@ impl Resolver {
         match node {
             Node::LoadBalancer { id, enabled } => Some(Route { load_balancer: id, enabled, via_cname: false }),
             Node::Cname(record) => self.resolve_record(record, diags),
+            Node::Address => None,
         }
     }
 
@@ -187,7 +209,7 @@ impl Resolver {
         let (mut route, mut length) = loop {
             let current = walk[walk.len() - 1];
             match self.node_for(&self.cnames[current].target) {
-                None => break (None, 0),
+                None | Some(Node::Address) => break (None, 0),
                 Some(Node::LoadBalancer { id, enabled }) => {
                     break (Some(Route { load_balancer: id, enabled, via_cname: true }), 0);
                 }
@@ -245,14 +267,27 @@ impl Resolver {
             self.resolve_record(record, diags);
         }
         for (name, node) in exact {
+            if node == Node::Address && !self.shadows(&name, diags) {
+                continue;
+            }
             let route = self.resolve_node(node, diags);
             index.insert_exact(&name, route);
         }
         for (domain, node) in wildcard {
+            if node == Node::Address && !self.shadows(&domain, diags) {
+                continue;
+            }
             let route = self.resolve_node(node, diags);
             index.insert_wildcard(&domain, route);
         }
         index
+    }
+
+    /// Whether an `A` or `AAAA` record at `name` (or at `*.name`, for a
+    /// wildcard's domain) keeps a less specific wildcard from routing: only
+    /// then does the index need an entry without a route for it.
+    fn shadows(&mut self, name: &str, diags: &mut Diagnostics) -> bool {
+        self.wildcard_above(name).is_some_and(|node| self.resolve_node(node, diags).is_some())
     }
 
     /// CNAME records, name → target, for explaining routes.
@@ -303,7 +338,7 @@ mod tests {
             cname(4, "away.example.com", "nowhere.example.org"),
         ];
         let mut diags = Diagnostics::default();
-        let mut resolver = Resolver::new(&lbs, cnames);
+        let mut resolver = Resolver::new(&lbs, cnames, &[]);
         let lb0 = |via_cname| Some(Route { load_balancer: LoadBalancerId(0), enabled: true, via_cname });
         assert_eq!(resolver.resolve_name("lb.example.com", &mut diags), lb0(false), "the LB beats its CNAME");
         assert_eq!(resolver.resolve_name("www.example.com", &mut diags), lb0(true));
@@ -316,12 +351,52 @@ mod tests {
     }
 
     #[test]
+    fn address_records_shadow_less_specific_load_balancers() {
+        // Cloudflare's "DNS records for load balancing": an A/AAAA/CNAME
+        // record for y.example.com beats an LB for *.example.com; an LB wins
+        // over a record as specific as it (same name, or same wildcard).
+        let lbs = [
+            (host("*.example.com"), true),
+            (host("www.example.com"), true),
+            (host("*.example.net"), true),
+            (host("off.example.com"), false),
+        ];
+        let addresses = [
+            host("static.example.com"),
+            host("www.example.com"),
+            host("*.example.net"),
+            host("*.legacy.example.com"),
+            host("off.example.com"),
+            host("alone.example.org"),
+        ];
+        let cnames = alloc::vec![cname(0, "to-static.example.org", "static.example.com")];
+        let mut diags = Diagnostics::default();
+        let mut resolver = Resolver::new(&lbs, cnames, &addresses);
+        let lb = |i| Some(Route { load_balancer: LoadBalancerId(i), enabled: true, via_cname: false });
+        assert_eq!(resolver.resolve_name("static.example.com", &mut diags), None, "an exact A beats a wildcard LB");
+        assert_eq!(resolver.resolve_name("www.example.com", &mut diags), lb(1), "an LB beats an A of its name");
+        assert_eq!(resolver.resolve_name("x.example.net", &mut diags), lb(2), "a wildcard LB beats a wildcard A");
+        assert_eq!(resolver.resolve_name("a.legacy.example.com", &mut diags), None, "a deeper wildcard A wins");
+        assert_eq!(resolver.resolve_name("off.example.com", &mut diags), None, "a disabled LB yields to an A");
+        assert_eq!(resolver.resolve_name("to-static.example.org", &mut diags), None, "a CNAME to an A");
+        assert_eq!(resolver.resolve_name("other.example.com", &mut diags), lb(0));
+        let index = resolver.build_index(&mut diags);
+        assert!(diags.errors.is_empty());
+        assert_eq!(index.lookup(b"static.example.com"), None);
+        assert_eq!(index.lookup(b"a.legacy.example.com"), None);
+        assert_eq!(index.lookup(b"off.example.com"), None);
+        assert!(index.lookup(b"other.example.com").is_some());
+        assert!(index.lookup(b"www.example.com").is_some());
+        assert_eq!(index.len(), 3, "routes: www.example.com, *.example.com, *.example.net");
+    }
+
+    #[test]
     fn loops_are_reported_once_and_depth_is_bounded() {
         let mut cnames =
             alloc::vec![cname(0, "a.example.com", "b.example.com"), cname(1, "b.example.com", "a.example.com")];
         cnames.push(cname(2, "c.example.com", "a.example.com"));
         let mut diags = Diagnostics::default();
-        let index = Resolver::new(&[], cnames).build_index(&mut diags);
+        let index = Resolver::new(&[], cnames, &[]).build_index(&mut diags);
         assert_eq!(index.len(), 0, "nothing routes");
         assert_eq!(diags.errors.len(), 1, "{:?}", diags.errors);
         assert_eq!(diags.errors[0].path.to_string(), "dns_records[1].content");
@@ -340,7 +415,7 @@ mod tests {
             }
             let lbs = [(host(&alloc::format!("n{}.example.com", limits::CNAME_DEPTH + 2)), true)];
             let mut diags = Diagnostics::default();
-            let mut resolver = Resolver::new(&lbs, chain);
+            let mut resolver = Resolver::new(&lbs, chain, &[]);
             assert!(resolver.resolve_name("n0.example.com", &mut diags).is_none());
             assert!(resolver.resolve_name("n1.example.com", &mut diags).is_none());
             assert!(resolver.resolve_name("n2.example.com", &mut diags).is_some());
