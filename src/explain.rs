@@ -309,7 +309,7 @@ impl<'r, T: Deref<Target = Table>> Explanation<'r, T> {
                         origin_rule,
                     }
                 }
-                Step::NoRoute => ReportStep::NoRoute,
+                Step::NoRoute => no_route(table, &self.host, &self.steps),
                 Step::Disabled(id) => ReportStep::Disabled { load_balancer: lb(id) },
                 Step::PoolSet { set, matched } => ReportStep::PoolSet { set, matched },
                 Step::Rule { rule, matched, terminated } => ReportStep::Rule {
@@ -410,10 +410,48 @@ impl<T: Deref<Target = Table>> fmt::Debug for Explanation<'_, T> {
     }
 }
 
+/// Why no load balancer serves `host`: an Origin Rule's resolve override
+/// that leads nowhere, or a DNS record that answers for the host in place
+/// of a less specific load balancer.
+fn no_route(table: &Table, host: &str, steps: &[Step]) -> ReportStep {
+    // The last matching Origin Rule with a resolve override decided the
+    // target (later matches override earlier ones).
+    let origin_rule = steps
+        .iter()
+        .rev()
+        .filter_map(|step| match *step {
+            Step::OriginRule { rule, matched: true } => Some(rule),
+            _ => None,
+        })
+        .find(|&rule| table.origin_rules.iter().any(|r| r.index as usize == rule && r.target.is_some()));
+    if origin_rule.is_some() {
+        return ReportStep::NoRoute { record: None, cname_chain: Vec::new(), origin_rule };
+    }
+    let key = crate::table::HostKey::new(host);
+    let record = key.as_ref().and_then(|key| match table.hosts.entry(key.as_bytes())? {
+        (Some(_), _) => None,
+        (None, HostMatch::Exact) => Some(String::from(key.as_str())),
+        (None, HostMatch::Wildcard { suffix_len }) => {
+            let name = key.as_str();
+            Some(alloc::format!("*.{}", &name[name.len() - suffix_len..]))
+        }
+    });
+    let cname_chain = match &record {
+        Some(name) if table.cnames.contains_key(name.as_str()) => walk_cnames(table, name.clone()),
+        _ => Vec::new(),
+    };
+    ReportStep::NoRoute { record, cname_chain, origin_rule: None }
+}
+
 /// The CNAME chain from `host`, as far as exact records go.
 fn cname_chain(table: &Table, host: &str) -> Vec<String> {
     let Some(key) = crate::table::HostKey::new(host) else { return Vec::new() };
-    let mut chain = alloc::vec![String::from(key.as_str())];
+    walk_cnames(table, String::from(key.as_str()))
+}
+
+/// `name`, then the target of each CNAME record in turn.
+fn walk_cnames(table: &Table, name: String) -> Vec<String> {
+    let mut chain = alloc::vec![name];
     for _ in 0..crate::limits::CNAME_DEPTH {
         match table.cnames.get(chain[chain.len() - 1].as_str()) {
             Some(target) => chain.push(String::from(&**target)),
@@ -453,7 +491,16 @@ pub enum ReportStep {
         cname_chain: Vec<String>,
         origin_rule: Option<usize>,
     },
-    NoRoute,
+    /// `record` is the DNS record that answers for the host instead of a
+    /// load balancer (`*.example.com` for a wildcard), when there is one:
+    /// then `cname_chain` is its chain out of the account, or empty for an
+    /// `A` or `AAAA` record. `origin_rule` is the Origin Rule whose resolve
+    /// override named a host no load balancer serves.
+    NoRoute {
+        record: Option<String>,
+        cname_chain: Vec<String>,
+        origin_rule: Option<usize>,
+    },
     Disabled {
         load_balancer: String,
     },
@@ -591,7 +638,21 @@ impl fmt::Display for Report {
                         write!(f, " through CNAME {}", cname_chain.join(" -> "))?;
                     }
                 }
-                ReportStep::NoRoute => f.write_str("no load balancer serves this host")?,
+                ReportStep::NoRoute { origin_rule: Some(rule), .. } => {
+                    write!(f, "origin rule #{rule}'s resolve override reaches no load balancer")?
+                }
+                ReportStep::NoRoute { record: Some(record), cname_chain, .. } if !cname_chain.is_empty() => write!(
+                    f,
+                    "no load balancer serves this host: the CNAME record of {record} answers for it, and its chain {} \
+                     leaves the account",
+                    cname_chain.join(" -> ")
+                )?,
+                ReportStep::NoRoute { record: Some(record), .. } => write!(
+                    f,
+                    "no load balancer serves this host: a DNS record of {record} (A or AAAA) answers for it, and \
+                     takes precedence over a less specific load balancer"
+                )?,
+                ReportStep::NoRoute { .. } => f.write_str("no load balancer serves this host")?,
                 ReportStep::Disabled { load_balancer } => write!(f, "load balancer {load_balancer:?} is disabled")?,
                 ReportStep::PoolSet { set, matched } => {
                     write!(f, "pool set #{set} {}", if *matched { "matched" } else { "did not match" })?

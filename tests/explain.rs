@@ -85,3 +85,43 @@ fn errors_are_explained_with_names() {
     let text = router.explain(&Request::new("nowhere.example")).to_string();
     assert!(text.ends_with("result: no_load_balancer (no load balancer serves this host)"), "{text}");
 }
+
+#[test]
+fn a_missing_route_says_which_record_or_rule_took_the_host() {
+    let router = Router::from_json(
+        r#"{
+        "pools": [{"id": "p", "name": "p", "origins": [{"name": "a", "address": "192.0.2.1"}]}],
+        "load_balancers": [{"name": "*.example.com", "default_pools": ["p"], "fallback_pool": "p"}],
+        "dns_records": [
+            {"type": "A", "name": "static.example.com", "content": "192.0.2.50"},
+            {"type": "AAAA", "name": "*.legacy.example.com", "content": "2001:db8::51"},
+            {"type": "CNAME", "name": "away.example.com", "content": "elsewhere.example.org"}
+        ],
+        "origin_rules": [{"expression": "http.request.uri.path eq \"/x\"", "action": "route",
+                          "action_parameters": {"origin": {"host": "nowhere.example.org"}}}]
+    }"#,
+    )
+    .unwrap();
+    let no_route = |request: &Request<'_>| {
+        let report = router.explain(request).report();
+        assert!(matches!(report.result, ReportResult::Error { error: "no_load_balancer", .. }));
+        report.steps.into_iter().last().unwrap()
+    };
+    let step = |record: Option<&str>, chain: &[&str], origin_rule| ReportStep::NoRoute {
+        record: record.map(String::from),
+        cname_chain: chain.iter().map(|s| s.to_string()).collect(),
+        origin_rule,
+    };
+    assert_eq!(no_route(&Request::new("Static.example.com:443")), step(Some("static.example.com"), &[], None));
+    assert_eq!(no_route(&Request::new("a.b.legacy.example.com")), step(Some("*.legacy.example.com"), &[], None));
+    assert_eq!(
+        no_route(&Request::new("away.example.com")),
+        step(Some("away.example.com"), &["away.example.com", "elsewhere.example.org"], None)
+    );
+    assert_eq!(no_route(&Request::new("www.example.com").path("/x")), step(None, &[], Some(0)));
+    assert_eq!(no_route(&Request::new("nothing.example.org")), step(None, &[], None));
+    // The wildcard still serves the names no record takes.
+    assert!(router.select_origin(&Request::new("www.example.com")).is_ok());
+    let text = router.explain(&Request::new("static.example.com")).to_string();
+    assert!(text.contains("a DNS record of static.example.com (A or AAAA) answers for it"), "{text}");
+}

@@ -215,6 +215,25 @@ impl HostIndex {
         None
     }
 
+    /// The entry that answers for a normalised host, whether or not it
+    /// routes: `(None, how)` is a DNS record that takes the name from any
+    /// less specific load balancer (a CNAME whose chain leaves the account,
+    /// or an `A`/`AAAA` record). For explaining a missing route; decisions
+    /// use [`lookup`](Self::lookup).
+    pub(crate) fn entry(&self, host: &[u8]) -> Option<(Option<Route>, HostMatch)> {
+        if let Some(&route) = self.exact.get(host) {
+            return Some((route, HostMatch::Exact));
+        }
+        let mut rest = host;
+        while let Some(dot) = rest.iter().position(|&b| b == b'.') {
+            rest = &rest[dot + 1..];
+            if let Some(&route) = self.wildcard.get(rest) {
+                return Some((route, HostMatch::Wildcard { suffix_len: rest.len() }));
+            }
+        }
+        None
+    }
+
     /// Names and wildcard domains that route to a load balancer.
     pub(crate) fn len(&self) -> usize {
         self.exact.values().chain(self.wildcard.values()).filter(|route| route.is_some()).count()
