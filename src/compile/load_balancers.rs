@@ -208,7 +208,11 @@ fn compile_load_balancer(
     }
     let mut rules: Vec<(u32, RuleEntry)> = Vec::new();
     for (r, rule) in lb.rules.iter().enumerate().take(limits::RULES_PER_LOAD_BALANCER) {
-        if let Some(entry) = compile_rule(rule, r, &path.field("rules").index(r), refs, diags)
+        let rule_path = path.field("rules").index(r);
+        if rule.fixed_response.is_none() {
+            check_rule_affinity(lb, &rule.overrides, &rule_path.field("overrides"), diags);
+        }
+        if let Some(entry) = compile_rule(rule, r, &rule_path, refs, diags)
             && !rule.disabled
         {
             rules.push((rule.priority, entry));
@@ -379,16 +383,7 @@ fn compile_overrides(path: &ConfigPath, o: &RuleOverrides, refs: &PoolRefs<'_>, 
         }
     });
     if let (Some(ttl), Some(mode)) = (o.session_affinity_ttl, affinity) {
-        let (range, expected) = match mode {
-            AffinityMode::Cookie | AffinityMode::IpCookie => {
-                (1800..=604_800, "1800 to 604800 seconds for cookie affinity")
-            }
-            AffinityMode::Header => (30..=3600, "30 to 3600 seconds for header affinity"),
-            AffinityMode::None => (0..=u32::MAX, ""),
-        };
-        if !range.contains(&ttl) {
-            diags.error(path.field("session_affinity_ttl"), ErrorKind::OutOfRange { value: ttl.to_string(), expected });
-        }
+        check_affinity_ttl(path, ttl, mode, diags);
     }
     let affinity_attributes = o
         .session_affinity_attributes
@@ -432,6 +427,48 @@ fn compile_overrides(path: &ConfigPath, o: &RuleOverrides, refs: &PoolRefs<'_>, 
         affinity_attributes,
         failover_across_pools: o.adaptive_routing.as_ref().map(|a| a.failover_across_pools),
         ttl: o.ttl,
+    }
+}
+
+/// `session_affinity_ttl`'s range for `mode` (cloudflare-lb.md §1.4:
+/// cookie and ip_cookie 1,800 to 604,800 s, header 30 to 3,600 s).
+fn check_affinity_ttl(path: &ConfigPath, ttl: u32, mode: AffinityMode, diags: &mut Diagnostics) {
+    let (range, expected) = match mode {
+        AffinityMode::Cookie | AffinityMode::IpCookie => (1800..=604_800, "1800 to 604800 seconds for cookie affinity"),
+        AffinityMode::Header => (30..=3600, "30 to 3600 seconds for header affinity"),
+        AffinityMode::None => (0..=u32::MAX, ""),
+    };
+    if !range.contains(&ttl) {
+        diags.error(path.field("session_affinity_ttl"), ErrorKind::OutOfRange { value: ttl.to_string(), expected });
+    }
+}
+
+/// A rule's session settings combined with the load balancer's: each field
+/// the rule sets replaces the load balancer's, so a rule that sets only the
+/// mode, only the attributes or only the TTL makes a combination neither
+/// checks alone. Header affinity does not support `sticky` failover
+/// (cloudflare-lb.md §2.10), and the TTL's range depends on the mode (§1.4).
+/// Combinations the rule sets whole are checked by `compile_overrides`.
+fn check_rule_affinity(lb: &LoadBalancer, o: &RuleOverrides, path: &ConfigPath, diags: &mut Diagnostics) {
+    let mode = o.session_affinity.as_ref().unwrap_or(&lb.session_affinity);
+    if o.session_affinity.is_some() != o.session_affinity_attributes.is_some() && *mode == SessionAffinity::Header {
+        let attributes = o.session_affinity_attributes.as_ref().or(lb.session_affinity_attributes.as_ref());
+        if attributes.is_some_and(|a| a.zero_downtime_failover == ZeroDowntimeFailover::Sticky) {
+            let at = match o.session_affinity {
+                Some(_) => path.field("session_affinity"),
+                None => path.field("session_affinity_attributes").field("zero_downtime_failover"),
+            };
+            diags.invalid(at, "`sticky` is not supported with header affinity");
+        }
+    }
+    if let (None, Some(ttl)) = (&o.session_affinity, o.session_affinity_ttl) {
+        let mode = match mode {
+            SessionAffinity::Cookie => AffinityMode::Cookie,
+            SessionAffinity::IpCookie => AffinityMode::IpCookie,
+            SessionAffinity::Header => AffinityMode::Header,
+            SessionAffinity::None | SessionAffinity::Unknown(_) => AffinityMode::None,
+        };
+        check_affinity_ttl(path, ttl, mode, diags);
     }
 }
 
@@ -607,4 +644,48 @@ fn parse_codes<T>(
         }
     }
     out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Table;
+
+    fn errors(load_balancer: &str) -> Option<alloc::string::String> {
+        let json = alloc::format!(
+            r#"{{"pools": [{{"id": "p", "name": "p", "origins": [{{"name": "a", "address": "192.0.2.1"}}]}}],
+                "load_balancers": [{load_balancer}]}}"#
+        );
+        let account = crate::Account::from_json(&json).unwrap();
+        Table::compile(&account).err().map(|e| alloc::string::ToString::to_string(&e))
+    }
+
+    #[test]
+    fn a_rule_combines_its_session_settings_with_the_load_balancers() {
+        // cloudflare-lb.md §2.10: sticky is not supported for header affinity.
+        let header_lb_sticky_rule = r#"{"name": "a.example.com", "default_pools": ["p"], "fallback_pool": "p",
+            "session_affinity": "header", "session_affinity_attributes": {"headers": ["x-a"]},
+            "rules": [{"name": "r", "overrides": {"session_affinity_attributes": {"headers": ["x-a"], "zero_downtime_failover": "sticky"}}}]}"#;
+        let err = errors(header_lb_sticky_rule).expect("rejected");
+        assert!(err.contains("rules[0].overrides.session_affinity_attributes.zero_downtime_failover"), "{err}");
+        let sticky_lb_header_rule = r#"{"name": "a.example.com", "default_pools": ["p"], "fallback_pool": "p",
+            "session_affinity": "cookie", "session_affinity_attributes": {"zero_downtime_failover": "sticky"},
+            "rules": [{"name": "r", "overrides": {"session_affinity": "header"}}]}"#;
+        let err = errors(sticky_lb_header_rule).expect("rejected");
+        assert!(err.contains("rules[0].overrides.session_affinity"), "{err}");
+        // A rule replacing both with a valid pair is fine.
+        let fine = r#"{"name": "a.example.com", "default_pools": ["p"], "fallback_pool": "p",
+            "session_affinity": "cookie", "session_affinity_attributes": {"zero_downtime_failover": "sticky"},
+            "rules": [{"name": "r", "overrides": {"session_affinity": "header",
+                       "session_affinity_attributes": {"headers": ["x-a"], "zero_downtime_failover": "temporary"}}}]}"#;
+        assert_eq!(errors(fine), None);
+        // §1.4: a TTL alone is checked against the load balancer's mode.
+        let header_ttl = r#"{"name": "a.example.com", "default_pools": ["p"], "fallback_pool": "p",
+            "session_affinity": "header", "session_affinity_attributes": {"headers": ["x-a"]},
+            "rules": [{"name": "r", "overrides": {"session_affinity_ttl": 7200}}]}"#;
+        let err = errors(header_ttl).expect("rejected");
+        assert!(err.contains("rules[0].overrides.session_affinity_ttl"), "{err}");
+        let cookie_ttl = r#"{"name": "a.example.com", "default_pools": ["p"], "fallback_pool": "p",
+            "session_affinity": "cookie", "rules": [{"name": "r", "overrides": {"session_affinity_ttl": 7200}}]}"#;
+        assert_eq!(errors(cookie_ttl), None);
+    }
 }
