@@ -184,6 +184,50 @@ fn hysteresis_counts_consecutive_results() {
 }
 
 #[test]
+fn consecutive_zero_acts_as_one() {
+    // cloudflare-lb.md §1.1: consecutive_up / consecutive_down default to 0;
+    // §2.1.2 (inferred) and guide.rs: 0 acts as 1, the first differing
+    // result flips the status.
+    let mut sim = Sim::new(
+        r#"{
+        "monitors": [{"id": "m", "interval": 10, "consecutive_up": 0, "consecutive_down": 0}],
+        "pools": [{"id": "p", "name": "p", "monitor": "m", "origins": [{"name": "a", "address": "192.0.2.1"}]}]
+    }"#,
+    );
+    let results = [true, false, true, true, false, false, true];
+    let mut seen = Vec::new();
+    for (round, passed) in results.into_iter().enumerate() {
+        sim.now = Timestamp::from_millis(round as u64 * 10_000);
+        sim.step(&mut |_| Some(if passed { Outcome::http(200) } else { Outcome::http(500) }));
+        seen.push(sim.status("p", "a"));
+    }
+    use Status::*;
+    assert_eq!(seen, [Healthy, Unhealthy, Healthy, Healthy, Unhealthy, Unhealthy, Healthy]);
+}
+
+#[test]
+fn expected_code_lists_in_the_checker() {
+    // cloudflare-lb.md §1.1: expected_codes is an individual code or an
+    // `Nxx` range; the default is 200.
+    for (codes, code, healthy) in [
+        (r#""expected_codes": "2xx","#, 204, true),
+        (r#""expected_codes": "2xx","#, 301, false),
+        (r#""expected_codes": "200,302","#, 302, true),
+        (r#""expected_codes": "200,302","#, 301, false),
+        ("", 200, true),
+        ("", 204, false),
+    ] {
+        let mut sim = Sim::new(&alloc::format!(
+            r#"{{"monitors": [{{"id": "m", {codes} "interval": 10}}],
+                "pools": [{{"id": "p", "name": "p", "monitor": "m", "origins": [{{"name": "a", "address": "192.0.2.1"}}]}}]}}"#
+        ));
+        sim.step(&mut |_| Some(Outcome::http(code)));
+        let expected = if healthy { Status::Healthy } else { Status::Unhealthy };
+        assert_eq!(sim.status("p", "a"), expected, "{codes} {code}");
+    }
+}
+
+#[test]
 fn judging_in_the_checker() {
     let mut sim = Sim::new(
         r#"{
