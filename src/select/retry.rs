@@ -154,7 +154,13 @@ where
     };
     let effective = &routed.effective;
     let pinned = matches!(previous.session, SessionStatus::Pinned { .. } | SessionStatus::Temporary);
-    let zdf = effective.affinity_attributes.zero_downtime_failover;
+    let zdf = match effective.affinity_attributes.zero_downtime_failover {
+        // Header affinity has no `sticky` failover (the compiler rejects the
+        // pair in one object; two matching rules can still make it): such a
+        // retry keeps the session, as `temporary` does.
+        FailoverPolicy::Sticky if effective.affinity == AffinityMode::Header => FailoverPolicy::Temporary,
+        zdf => zdf,
+    };
     if pinned && effective.affinity != AffinityMode::None && zdf == FailoverPolicy::None {
         return refuse(trace, RetryError::PinnedSession);
     }
