@@ -695,3 +695,60 @@ fn canonical_strings_are_stable() {
     let c = Condition::compile(r#"http.host eq "\x00\"\\é\xff" and len(http.host) in {-1 1..2}"#).unwrap();
     assert_eq!(c.to_string(), r#"http.host eq "\x00\"\\é\xff" and len(http.host) in {-1 1..2}"#);
 }
+
+/// Audit: behaviours of rules-language.md that no other test pinned.
+#[test]
+fn audit_limits_at_their_edges() {
+    // 4,096 bytes is accepted, 4,097 is not (rules-language.md 1.8).
+    let pad = MAX_EXPRESSION_LEN - "http.host eq \"\"".len();
+    let exact = format!("http.host eq \"{}\"", "a".repeat(pad));
+    assert_eq!(exact.len(), MAX_EXPRESSION_LEN);
+    assert!(Condition::compile(&exact).is_ok());
+    let over = format!("http.host eq \"{}\"", "a".repeat(pad + 1));
+    assert_eq!(Condition::compile(&over).unwrap_err().kind(), &ErrorKind::TooLong { limit: MAX_EXPRESSION_LEN });
+    // Parentheses nested exactly to the limit are accepted.
+    let deep = format!("{}ssl{}", "(".repeat(MAX_NESTING_DEPTH), ")".repeat(MAX_NESTING_DEPTH));
+    assert!(Condition::compile(&deep).is_ok());
+}
+
+/// Audit: literal and keyword rules of rules-language.md 1.2 and 1.4,
+/// each rejected at its position.
+#[test]
+fn audit_literals_and_keywords_are_checked_with_positions() {
+    let cases: &[(&str, usize, &str)] = &[
+        // `\OOO` is one byte: at most \377.
+        (r#"http.host eq "\777""#, 14, "octal escape"),
+        (r#"http.host eq "\x4""#, 14, "two hex digits"),
+        (r#"http.host eq "\n""#, 14, "invalid escape"),
+        // A raw string closes only with as many `#` as it opened with.
+        (r###"http.host eq r#"a"##"###, 19, "expected \"and\""),
+        // English operators are lower case only.
+        ("ssl AND ssl", 4, "found \"AND\""),
+        ("NOT ssl", 0, "unknown field \"NOT\""),
+        (r#"http.host strictwildcard "a""#, 10, "expected a comparison operator"),
+        (r#"http.host wildcard strict "a""#, 19, "expected a quoted string"),
+        // Set items share the left side's type; sets are space-separated.
+        (r#"ip.src in {192.0.2.1 "x"}"#, 21, "expected an IP address"),
+        (r#"http.host in {"a","b"}"#, 17, "found \",\""),
+        ("ip.src in {2001:db8::/129}", 22, "prefix length is at most 128"),
+        ("len(http.host) in {1..}", 22, "expected an integer"),
+        // Type errors.
+        (r#"ip.src matches "a""#, 7, "does not apply to IP address"),
+        (r#"len(http.host) wildcard "1""#, 15, "does not apply to Int"),
+        (r#"len(http.host) eq "1""#, 18, "expected an integer"),
+        (r#"http.host in {1}"#, 14, "expected a quoted string"),
+        (r#"lower(1) eq "1""#, 6, "lower() expects a String"),
+        ("len(concat()) eq 0", 4, "at least 1 argument"),
+        (r#"http.request.headers["a"][-1] eq "x""#, 26, "expected an index"),
+    ];
+    for &(source, offset, message) in cases {
+        let err = Condition::compile(source).expect_err(source);
+        assert!(err.to_string().contains(message), "{source}: {err}");
+        assert_eq!(err.offset(), offset, "{source}: {err}");
+    }
+    // Byte-oriented regexes accept byte escapes (wirefilter: utf8(false)).
+    let request = Request::new("h").path("/\u{e9}");
+    let cx = Context::new(&request, "h");
+    assert!(eval_in(r#"http.request.uri.path matches "\xc3\xa9$""#, &cx));
+    assert!(!eval_in(r#"http.request.uri.path matches "^/\xe9""#, &cx));
+}
