@@ -92,6 +92,7 @@
 /// | when a drain starts | when a reload first binds the origin disabled, after one that had it enabled; a `HealthView` without that time drains nothing |
 /// | zero-downtime failover | one retry per request; another healthy origin of the same pool (by its origin steering), then with `failover_across_pools` the other candidate pools in steering order and the fallback pool, healthy origins only, no load shedding |
 /// | a new session whose first request fails over | the session moves to the retried origin (a new token), whatever `zero_downtime_failover` |
+/// | cookies split over several `Cookie` headers (HTTP/2, RFC 9113 §8.2.3) | a named cookie (the affinity token, a `cookie:` session key, `http.request.cookies`) is looked for in every `Cookie` header, first match first; `http.cookie` is the first header, or what the host joined into [`Request::cookie_header`](crate::Request::cookie_header) |
 /// | `sticky` failover with header affinity | a configuration error when one object or one rule makes the pair; when two matching rules make it at request time, the retry keeps the session, as `temporary` |
 /// | statuses that fail over | 521, 522, 523, 525, 526; a setting ([`affinity::RetryStatuses`](crate::affinity::RetryStatuses)) |
 /// | no key configured | a [`Router`](crate::Router) starts with a random key of its own: its tokens hold on that node only |

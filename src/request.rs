@@ -295,7 +295,10 @@ impl<'a> Request<'a> {
 
     /// Calls `visit` with the `Cookie` header value (`http.cookie`): the one
     /// set by [`cookie_header`](Self::cookie_header), else the first
-    /// `Cookie` header.
+    /// `Cookie` header. A host whose client split its cookies over several
+    /// headers (HTTP/2) joins them with `"; "` into `cookie_header` for
+    /// `http.cookie` to see them all; named cookies are found in any of them
+    /// ([`visit_cookie_headers`](Self::visit_cookie_headers)).
     pub fn visit_cookie_header(&self, visit: &mut dyn FnMut(&[u8])) {
         if let Some(cookie) = self.cookie {
             visit(cookie.as_bytes());
@@ -307,27 +310,46 @@ impl<'a> Request<'a> {
         });
     }
 
-    /// The value of cookie `name`, when the cookie header is borrowable
-    /// (set explicitly, or from header pairs). Cookie names are
-    /// case-sensitive.
-    pub fn cookie(&self, name: &str) -> Option<&'a [u8]> {
-        let header = match self.cookie {
-            Some(cookie) => cookie.as_bytes(),
-            None => self.header("cookie")?,
-        };
-        cookie_pairs(header).find(|(n, _)| *n == name.as_bytes()).map(|(_, v)| v)
+    /// Calls `visit` with every `Cookie` header value, in order, until it
+    /// returns `false`: the one set by [`cookie_header`](Self::cookie_header)
+    /// alone, else each `Cookie` header. HTTP/2 clients may send their
+    /// cookies in several `Cookie` fields (RFC 9113 §8.2.3), so a named
+    /// cookie is looked for in all of them.
+    pub fn visit_cookie_headers(&self, visit: &mut dyn FnMut(&[u8]) -> bool) {
+        match self.cookie {
+            Some(cookie) => {
+                visit(cookie.as_bytes());
+            }
+            None => self.visit_header_values("cookie", visit),
+        }
     }
 
-    /// Calls `visit` with the value of every cookie named `name`, from the
+    /// The value of cookie `name`, when the cookie headers are borrowable
+    /// (set explicitly, or from header pairs); the first in order when
+    /// several `Cookie` headers carry it. Cookie names are case-sensitive.
+    pub fn cookie(&self, name: &str) -> Option<&'a [u8]> {
+        let find = |header: &'a [u8]| cookie_pairs(header).find(|(n, _)| *n == name.as_bytes()).map(|(_, v)| v);
+        match (self.cookie, self.headers) {
+            (Some(cookie), _) => find(cookie.as_bytes()),
+            (None, Headers::Pairs(pairs)) => pairs
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+                .find_map(|(_, value)| find(value.as_bytes())),
+            (None, Headers::Source(_)) => None,
+        }
+    }
+
+    /// Calls `visit` with the value of every cookie named `name`, from every
     /// cookie header (borrowed or lent by a [`HeaderSource`]), until it
     /// returns `false`.
     pub fn visit_cookie(&self, name: &str, visit: &mut dyn FnMut(&[u8]) -> bool) {
-        self.visit_cookie_header(&mut |header| {
+        self.visit_cookie_headers(&mut |header| {
             for (n, v) in cookie_pairs(header) {
                 if n == name.as_bytes() && !visit(v) {
-                    return;
+                    return false;
                 }
             }
+            true
         });
     }
 
@@ -410,6 +432,29 @@ mod tests {
         assert_eq!(r.cookie("A"), None);
         let explicit = r.cookie_header("a=9");
         assert_eq!(explicit.cookie("a"), Some(&b"9"[..]));
+    }
+
+    #[test]
+    fn named_cookies_are_found_in_every_cookie_header() {
+        // HTTP/2 clients split cookies over several fields (RFC 9113 §8.2.3).
+        let headers = [("cookie", "a=1"), ("x-other", "b=0"), ("Cookie", "b=2; a=3")];
+        let r = Request::new("h").headers(&headers);
+        assert_eq!(r.cookie("a"), Some(&b"1"[..]), "the first in order");
+        assert_eq!(r.cookie("b"), Some(&b"2"[..]));
+        let mut seen = alloc::vec::Vec::new();
+        r.visit_cookie("a", &mut |v| {
+            seen.push(v.to_vec());
+            true
+        });
+        assert_eq!(seen, [b"1".to_vec(), b"3".to_vec()]);
+        let mut first = alloc::vec::Vec::new();
+        r.visit_cookie("a", &mut |v| {
+            first.push(v.to_vec());
+            false
+        });
+        assert_eq!(first, [b"1".to_vec()], "stops when asked");
+        // An explicit cookie header stands alone.
+        assert_eq!(r.cookie_header("c=4").cookie("b"), None);
     }
 
     struct Map;

@@ -448,3 +448,23 @@ fn the_registry_records_when_an_origin_was_disabled() {
     assert_eq!(fourth.origin_disabled_since(a), None, "enabled again");
     assert_eq!(fourth.origin_disabled_since(b), None);
 }
+
+#[test]
+fn a_token_in_a_later_cookie_header_is_honoured() {
+    // HTTP/2 clients may split their cookies over several `Cookie` fields
+    // (RFC 9113 §8.2.3); the token can be in any of them.
+    let (table, config) = (table(), config());
+    let ctx = AffinityContext::new(&config);
+    let first = Request::new("one.example.com").timestamp(NOW);
+    let Ok(Decision::Origin(s)) = table.select_with(&first, &AllHealthy, &mut FastRng::new(1), &ctx) else { panic!() };
+    let token = format!("__cflb={}", s.set_cookie().unwrap().value());
+    let headers = [("cookie", "theme=dark; lang=en"), ("cookie", token.as_str())];
+    for seed in 0..16 {
+        let again = Request::new("one.example.com").timestamp(NOW + 1).headers(&headers);
+        let Ok(Decision::Origin(pinned)) = table.select_with(&again, &AllHealthy, &mut FastRng::new(seed), &ctx) else {
+            panic!()
+        };
+        assert_eq!(pinned.session(), SessionStatus::Pinned { draining: false });
+        assert_eq!(pinned.origin().name(), s.origin().name());
+    }
+}

@@ -343,12 +343,13 @@ impl ArrayExpr {
                     }
                 }
             }
-            ArrayExpr::CookieValues(key) => request.visit_cookie_header(&mut |header| {
+            ArrayExpr::CookieValues(key) => request.visit_cookie_headers(&mut |header| {
                 for (name, value) in cookie_pairs(header) {
                     if cookie_name_is(name, key) && !visit(value) {
-                        return;
+                        return false;
                     }
                 }
+                true
             }),
             ArrayExpr::Missing => {}
         }
