@@ -167,17 +167,14 @@ impl Compiler<'_> {
         let at = value.span().0;
         match value {
             Value::Field(field, _) => BytesField::of(*field).map(BytesExpr::Field).ok_or_else(|| internal(at)),
-            Value::Index(base, Index::Elem(n), _) => {
-                let element = BytesExpr::At(self.array(base)?, *n);
-                Ok(lower_names(base, element))
-            }
+            Value::Index(base, Index::Elem(n), _) => Ok(BytesExpr::At(self.array(base)?, *n)),
             Value::Index(base, Index::Each, _) => {
                 if let Value::Call(_) = **base {
                     // `f(x[*])[*]`: the call already works element-wise.
                     return self.bytes(base, each);
                 }
                 *each = Some(self.array(base)?);
-                Ok(lower_names(base, BytesExpr::Elem))
+                Ok(BytesExpr::Elem)
             }
             Value::Index(..) => Err(internal(at)),
             Value::Call(call) => {
@@ -305,14 +302,6 @@ fn check_reads(reads: u64, at: usize) -> Result<(), ExprError> {
         ));
     }
     Ok(())
-}
-
-/// Elements of `http.request.headers.names` are lower-cased names.
-fn lower_names(array: &Value, element: BytesExpr) -> BytesExpr {
-    match array {
-        Value::Field(Field::HeadersNames, _) => BytesExpr::Lower(Box::new(element)),
-        _ => element,
-    }
 }
 
 fn order(op: CmpOp) -> Option<OrderOp> {

@@ -99,8 +99,9 @@ pub(crate) enum IntExpr {
 pub(crate) enum ArrayExpr {
     /// `http.request.headers["name"]`; the name is lower-case.
     HeaderValues(Box<str>),
-    /// Raw names; `http.request.headers.names` lower-cases them in the
-    /// expression built around this.
+    /// `http.request.headers.names`: the names as the request has them
+    /// (Cloudflare's field reference: "not pre-processed and retain the
+    /// original case used in the request").
     HeaderNames,
     AllHeaderValues,
     ArgValues(Box<[u8]>),

@@ -71,7 +71,7 @@
 //! | `http.request.uri.args` | `Map<Array<String>>` | query arguments by raw name, raw values, in order |
 //! | `http.request.uri.args.names` / `.values` | `Array<String>` | every argument's raw name / value |
 //! | `http.request.headers` | `Map<Array<String>>` | values by lower-case header name |
-//! | `http.request.headers.names` / `.values` | `Array<String>` | every header's lower-cased name / value |
+//! | `http.request.headers.names` / `.values` | `Array<String>` | every header's name as the request has it (not lower-cased; `lower()` for a case-insensitive test) / value |
 //! | `http.cookie` | String | the `Cookie` header; empty when absent |
 //! | `http.request.cookies` | `Map<Array<String>>` | cookie values by percent-decoded name |
 //! | `http.referer`, `http.user_agent` | String | first `Referer` / `User-Agent` header; empty when absent |
