@@ -230,7 +230,7 @@ pub mod operations {}
 /// - **Regular expressions** compile to fully built DFAs: matching is linear
 ///   in the input, never backtracks, and takes no lock; a regex whose DFA
 ///   would exceed [`expr::MAX_REGEX_SIZE`](crate::expr::MAX_REGEX_SIZE)
-///   bytes is a configuration error, as are expressions over 4,096 bytes or
+///   bytes is a configuration error, as are expressions over 4,096 characters or
 ///   nested deeper than [`expr::MAX_NESTING_DEPTH`](crate::expr::MAX_NESTING_DEPTH).
 /// - **Affinity tokens** carry a 120-bit SipHash-2-4 tag under the host's
 ///   128-bit key, compared in constant time; a token that is forged,

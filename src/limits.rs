@@ -30,7 +30,7 @@ pub const ORIGIN_RULES: usize = 1_000;
 /// Hostnames that route: load balancer names plus CNAME records.
 pub const HOSTNAMES: usize = 1_000_000;
 
-/// Bytes in one Rules-language expression (Cloudflare's own limit). The
+/// Characters in one Rules-language expression (Cloudflare's own limit). The
 /// expression engine's other limits (nesting, set sizes, regex sizes) are
 /// listed in [`expr`](crate::expr#limits).
 pub const EXPRESSION_LEN: usize = crate::expr::MAX_EXPRESSION_LEN;

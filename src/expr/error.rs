@@ -39,9 +39,9 @@ pub enum ErrorKind {
     #[error("the expression is empty")]
     Empty,
     /// The expression is longer than [`MAX_EXPRESSION_LEN`](super::MAX_EXPRESSION_LEN).
-    #[error("the expression is longer than {limit} bytes")]
+    #[error("the expression is longer than {limit} characters")]
     TooLong {
-        /// The limit, in bytes.
+        /// The limit, in characters.
         limit: usize,
     },
     /// Parentheses, `not`, function calls and `any`/`all` nest deeper than

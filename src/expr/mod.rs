@@ -165,7 +165,7 @@
 //!
 //! | Limit | Value |
 //! |---|---|
-//! | expression length | [`MAX_EXPRESSION_LEN`] bytes |
+//! | expression length | [`MAX_EXPRESSION_LEN`] characters (Unicode scalar values, as Cloudflare counts; at most four bytes each) |
 //! | nesting of `(`, `not`, calls, `any`/`all` | [`MAX_NESTING_DEPTH`] |
 //! | items in one set | [`MAX_SET_ITEMS`] |
 //! | `[*]` in one expression | [`MAX_EACH`] |
@@ -230,7 +230,8 @@ mod tests;
 
 pub use error::{ErrorKind, ExprError};
 
-/// The longest accepted expression, in bytes (Cloudflare's limit).
+/// The longest accepted expression, in characters (Cloudflare's limit;
+/// at most four times as many bytes).
 pub const MAX_EXPRESSION_LEN: usize = 4096;
 /// How deeply parentheses, `not`, function calls and `any`/`all` may nest.
 pub const MAX_NESTING_DEPTH: usize = 64;

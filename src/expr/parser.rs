@@ -25,11 +25,11 @@ use super::{MAX_EACH, MAX_EXPRESSION_LEN, MAX_NESTING_DEPTH, MAX_SET_ITEMS};
 
 /// Parses and type-checks an expression.
 pub(crate) fn parse(src: &str) -> Result<Expr, ExprError> {
-    if src.len() > MAX_EXPRESSION_LEN {
-        let mut at = MAX_EXPRESSION_LEN;
-        while !src.is_char_boundary(at) {
-            at -= 1;
-        }
+    // The limit counts characters, as Cloudflare's does; no text of at
+    // most that many bytes can be over it.
+    if src.len() > MAX_EXPRESSION_LEN
+        && let Some((at, _)) = src.char_indices().nth(MAX_EXPRESSION_LEN)
+    {
         return Err(ExprError::new(at, ErrorKind::TooLong { limit: MAX_EXPRESSION_LEN }));
     }
     if src.trim_ascii().is_empty() {

@@ -201,8 +201,8 @@ fn limits_are_enforced() {
     let long = format!("http.host eq \"{}\"", "a".repeat(MAX_EXPRESSION_LEN));
     let err = Condition::compile(&long).unwrap_err();
     assert_eq!((err.offset(), err.kind()), (MAX_EXPRESSION_LEN, &ErrorKind::TooLong { limit: MAX_EXPRESSION_LEN }));
-    // Cut inside a multi-byte character: the offset stays on a boundary.
-    let wide = format!("http.host eq \"{}\"", "é".repeat(3000));
+    // Over by characters, in multi-byte text: the offset is on a boundary.
+    let wide = format!("http.host eq \"{}\"", "é".repeat(5000));
     assert!(wide.is_char_boundary(Condition::compile(&wide).unwrap_err().offset()));
 
     let set = format!("len(http.host) in {{{}}}", "1 ".repeat(MAX_SET_ITEMS + 1));
@@ -706,13 +706,23 @@ fn canonical_strings_are_stable() {
 /// Audit: behaviours of rules-language.md that no other test pinned.
 #[test]
 fn audit_limits_at_their_edges() {
-    // 4,096 bytes is accepted, 4,097 is not (rules-language.md 1.8).
+    // 4,096 characters are accepted, 4,097 are not (rules-language.md 1.8).
     let pad = MAX_EXPRESSION_LEN - "http.host eq \"\"".len();
     let exact = format!("http.host eq \"{}\"", "a".repeat(pad));
     assert_eq!(exact.len(), MAX_EXPRESSION_LEN);
     assert!(Condition::compile(&exact).is_ok());
     let over = format!("http.host eq \"{}\"", "a".repeat(pad + 1));
     assert_eq!(Condition::compile(&over).unwrap_err().kind(), &ErrorKind::TooLong { limit: MAX_EXPRESSION_LEN });
+    // Characters, not bytes: 4,096 two-byte characters are accepted, and
+    // the error for 4,097 is at the byte where the 4,097th begins.
+    let pad = MAX_EXPRESSION_LEN - "http.host eq \"\"".len();
+    let wide = format!("http.host eq \"{}\"", "é".repeat(pad));
+    assert_eq!(wide.chars().count(), MAX_EXPRESSION_LEN);
+    assert!(Condition::compile(&wide).is_ok());
+    let over = format!("http.host eq \"{}\"", "é".repeat(pad + 1));
+    let err = Condition::compile(&over).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::TooLong { limit: MAX_EXPRESSION_LEN });
+    assert_eq!(err.offset(), over.char_indices().nth(MAX_EXPRESSION_LEN).unwrap().0);
     // Parentheses nested exactly to the limit are accepted.
     let deep = format!("{}ssl{}", "(".repeat(MAX_NESTING_DEPTH), ")".repeat(MAX_NESTING_DEPTH));
     assert!(Condition::compile(&deep).is_ok());
