@@ -306,12 +306,17 @@ pub(super) fn compile_condition(
         diags.error(path.clone(), ErrorKind::Missing("expression"));
         return None;
     }
+    // (Counted in characters, as Cloudflare does; a text of at most that
+    // many bytes cannot be over.)
     if source.len() > limits::EXPRESSION_LEN {
-        diags.error(
-            path.clone(),
-            ErrorKind::TooMany { what: "bytes in an expression", count: source.len(), limit: limits::EXPRESSION_LEN },
-        );
-        return None;
+        let count = source.chars().count();
+        if count > limits::EXPRESSION_LEN {
+            diags.error(
+                path.clone(),
+                ErrorKind::TooMany { what: "characters in an expression", count, limit: limits::EXPRESSION_LEN },
+            );
+            return None;
+        }
     }
     match Condition::compile(source) {
         Ok(condition) => Some(Some(condition)),
@@ -657,6 +662,22 @@ mod tests {
         );
         let account = crate::Account::from_json(&json).unwrap();
         Table::compile(&account).err().map(|e| alloc::string::ToString::to_string(&e))
+    }
+
+    #[test]
+    fn the_expression_limit_counts_characters() {
+        // 4,096 characters (rules-language.md 1.8), here 8,000+ bytes.
+        let rule = |n: usize| {
+            alloc::format!(
+                r#"{{"name": "a.example.com", "default_pools": ["p"], "fallback_pool": "p",
+                    "rules": [{{"name": "r", "condition": "http.host eq \"{}\"", "overrides": {{"ttl": 30}}}}]}}"#,
+                "é".repeat(n)
+            )
+        };
+        let fits = crate::limits::EXPRESSION_LEN - "http.host eq \"\"".len();
+        assert_eq!(errors(&rule(fits)), None);
+        let err = errors(&rule(fits + 1)).expect("rejected");
+        assert!(err.contains("rules[0].condition") && err.contains("4097"), "{err}");
     }
 
     #[test]
