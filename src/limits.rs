@@ -35,5 +35,5 @@ pub const HOSTNAMES: usize = 1_000_000;
 /// listed in [`expr`](crate::expr#limits).
 pub const EXPRESSION_LEN: usize = crate::expr::MAX_EXPRESSION_LEN;
 
-/// Bytes in a fixed response body (Cloudflare's own limit).
+/// Characters in a fixed response body (Cloudflare's own limit).
 pub const FIXED_RESPONSE_BODY: usize = 1_024;

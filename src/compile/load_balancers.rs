@@ -25,6 +25,9 @@ use crate::table::{
 const REGION_CODES: &[&str] =
     &["WNAM", "ENAM", "WEU", "EEU", "NSAM", "SSAM", "OC", "ME", "NAF", "SAF", "SAS", "SEAS", "NEAS"];
 
+/// The most `session_affinity_attributes.headers` (Enterprise's limit).
+const MAX_AFFINITY_HEADERS: usize = 5;
+
 /// Resolves pool references against the account's pools.
 pub(super) struct PoolRefs<'a> {
     pub(super) ids: &'a Map<&'a str, PoolId>,
@@ -160,6 +163,7 @@ fn compile_load_balancer(
     refs: &PoolRefs<'_>,
     diags: &mut Diagnostics,
 ) -> LoadBalancerEntry {
+    super::pools::check_description(|| path.field("description"), &lb.description, diags);
     let default_pools = refs.list(&path.field("default_pools"), &lb.default_pools, "at least one default pool", diags);
     let fallback_pool = match lb.fallback_pool.as_deref() {
         None | Some("") => {
@@ -260,12 +264,7 @@ fn compile_rule(
     diags: &mut Diagnostics,
 ) -> Option<RuleEntry> {
     let errors_before = diags.errors.len();
-    if rule.name.len() > 200 {
-        diags.error(
-            path.field("name"),
-            ErrorKind::TooMany { what: "bytes in a rule name", count: rule.name.len(), limit: 200 },
-        );
-    }
+    check_chars(&path.field("name"), &rule.name, "characters in a rule name", 200, diags);
     let condition = compile_condition(&path.field("condition"), &rule.condition, true, diags);
     let action = match &rule.fixed_response {
         Some(fixed) => {
@@ -337,9 +336,7 @@ fn compile_fixed_response(path: &ConfigPath, fixed: &FixedResponse, diags: &mut 
     }
     let mut text = |field: &'static str, value: &Option<String>, limit: usize| -> Option<Box<str>> {
         let value = value.as_deref()?;
-        if value.len() > limit {
-            diags.error(path.field(field), ErrorKind::TooMany { what: "bytes", count: value.len(), limit });
-        }
+        check_chars(&path.field(field), value, "characters", limit, diags);
         if field != "message_body" && value.bytes().any(|b| b.is_ascii_control()) {
             diags.invalid(path.field(field), "control characters are not allowed in a header value");
         }
@@ -350,6 +347,17 @@ fn compile_fixed_response(path: &ConfigPath, fixed: &FixedResponse, diags: &mut 
         body: text("message_body", &fixed.message_body, limits::FIXED_RESPONSE_BODY),
         content_type: text("content_type", &fixed.content_type, 32),
         location: text("location", &fixed.location, 2048),
+    }
+}
+
+/// A length limit of the API's schema (`maxLength`), which counts
+/// characters, not bytes (as for expressions).
+fn check_chars(path: &ConfigPath, value: &str, what: &'static str, limit: usize, diags: &mut Diagnostics) {
+    if value.len() > limit {
+        let count = value.chars().count();
+        if count > limit {
+            diags.error(path.clone(), ErrorKind::TooMany { what, count, limit });
+        }
     }
 }
 
@@ -524,6 +532,13 @@ fn compile_affinity_attributes(
         }
         headers.push(header.as_str().into());
     }
+    // cloudflare-lb.md §1.4: "max 1 (non-Ent) / 5 (Ent)".
+    if headers.len() > MAX_AFFINITY_HEADERS {
+        diags.error(
+            path.field("headers"),
+            ErrorKind::TooMany { what: "affinity headers", count: headers.len(), limit: MAX_AFFINITY_HEADERS },
+        );
+    }
     if mode == Some(AffinityMode::Header) && headers.is_empty() {
         diags.invalid(path.field("headers"), "header affinity needs at least one header");
     }
@@ -560,12 +575,7 @@ fn compile_pool_set(
     diags: &mut Diagnostics,
 ) -> Option<PoolSetEntry> {
     let errors_before = diags.errors.len();
-    if set.name.len() > 200 {
-        diags.error(
-            path.field("name"),
-            ErrorKind::TooMany { what: "bytes in a pool set name", count: set.name.len(), limit: 200 },
-        );
-    }
+    check_chars(&path.field("name"), &set.name, "characters in a pool set name", 200, diags);
     let mut topology = Topology::default();
     if let Some(matches) = &set.matches {
         let mpath = path.field("match");

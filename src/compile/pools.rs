@@ -113,6 +113,7 @@ pub(super) fn compile_monitors<'a>(
 }
 
 fn check_monitor(monitor: &Monitor, path: &dyn Fn() -> ConfigPath, diags: &mut Diagnostics) {
+    check_description(|| path().field("description"), &monitor.description, diags);
     diags.check_known(|| path().field("type"), monitor.kind.as_str(), monitor.kind.is_known(), MonitorType::VALUES);
     if monitor.timeout == 0 || monitor.timeout > 10 {
         diags.error(
@@ -132,7 +133,9 @@ fn check_monitor(monitor: &Monitor, path: &dyn Fn() -> ConfigPath, diags: &mut D
             ErrorKind::OutOfRange { value: monitor.interval.to_string(), expected: "1 to 3600 seconds" },
         );
     }
+    // `""` is the API's "unset" (the Terraform v5 default), i.e. `200`.
     if let Some(codes) = &monitor.expected_codes
+        && !codes.trim().is_empty()
         && let Err(why) = check_expected_codes(codes)
     {
         diags.invalid(path().field("expected_codes"), why);
@@ -176,6 +179,23 @@ fn check_monitor(monitor: &Monitor, path: &dyn Fn() -> ConfigPath, diags: &mut D
         );
     }
 }
+
+/// Checks a `description`: at most 1,024 characters (cloudflare-lb.md
+/// §1.1, §1.3, §1.4, from the Terraform v4 provider's validators).
+pub(super) fn check_description(path: impl FnOnce() -> ConfigPath, text: &str, diags: &mut Diagnostics) {
+    if text.len() > DESCRIPTION_LEN {
+        let count = text.chars().count();
+        if count > DESCRIPTION_LEN {
+            diags.error(
+                path(),
+                ErrorKind::TooMany { what: "characters in a description", count, limit: DESCRIPTION_LEN },
+            );
+        }
+    }
+}
+
+/// The longest `description`, in characters.
+const DESCRIPTION_LEN: usize = 1024;
 
 /// Checks `expected_codes`: codes (`200`) and classes (`2xx`), separated by
 /// commas or spaces.
@@ -225,6 +245,7 @@ pub(super) fn compile_pools<'a>(pools: &'a [Pool], monitors: &Monitors<'_>, diag
             first_path.insert(&pool.id, i);
             out.ids.insert(&pool.id, id);
         }
+        check_description(|| path().field("description"), &pool.description, diags);
         if !pool.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             diags.invalid(path().field("name"), "only letters, digits, `-` and `_` are allowed in a pool name");
         }
@@ -255,7 +276,8 @@ pub(super) fn compile_pools<'a>(pools: &'a [Pool], monitors: &Monitors<'_>, diag
 
         let mut check_regions = Vec::new();
         for (r, region) in pool.check_regions.iter().flatten().enumerate() {
-            match Region::parse(region) {
+            // Codes are upper case, as in `region_pools` (§2.13).
+            match Region::parse(region).filter(|r| r.code() == region) {
                 Some(region) => check_regions.push(region),
                 None if region == "ALL_REGIONS" => {}
                 None => diags.error(
@@ -264,12 +286,28 @@ pub(super) fn compile_pools<'a>(pools: &'a [Pool], monitors: &Monitors<'_>, diag
                 ),
             }
         }
+        let mut known_sources = true;
         for (s, source) in pool.health_sources.iter().flatten().enumerate() {
-            diags.check_known(
+            known_sources &= diags.check_known(
                 || path().field("health_sources").index(s),
                 source,
                 HEALTH_SOURCES.contains(&source.as_str()),
                 HEALTH_SOURCES,
+            );
+        }
+        // cloudflare-lb.md §2.1.5: unset (≡ `["local","global"]`) is the
+        // default; "only other accepted value `["regional","global"]`".
+        if let Some(sources) = pool.health_sources.as_deref()
+            && known_sources
+            && !match sources {
+                [] => true,
+                [first, last] => first != "global" && last == "global",
+                _ => false,
+            }
+        {
+            diags.invalid(
+                path().field("health_sources"),
+                "expected unset, [\"local\", \"global\"] or [\"regional\", \"global\"]",
             );
         }
 
@@ -399,7 +437,16 @@ pub(super) fn compile_pools<'a>(pools: &'a [Pool], monitors: &Monitors<'_>, diag
                     endpoints.insert((address, origin.port), o);
                 }
             }
-            diags.check_range(|| opath().field("weight"), origin.weight, 0.0..=1.0, "0 to 1");
+            // cloudflare-lb.md §1.3: 0..1, multipleOf 0.01.
+            if diags.check_range(|| opath().field("weight"), origin.weight, 0.0..=1.0, "0 to 1") {
+                let hundredths = origin.weight * 100.0;
+                if libm::fabs(hundredths - libm::round(hundredths)) > 1e-6 {
+                    diags.invalid(
+                        opath().field("weight"),
+                        alloc::format!("{} is not a multiple of 0.01", origin.weight),
+                    );
+                }
+            }
             let host_header = match &origin.header {
                 None => None,
                 Some(header) => match header.host.as_slice() {
@@ -483,6 +530,46 @@ pub(super) fn compile_pools<'a>(pools: &'a [Pool], monitors: &Monitors<'_>, diag
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn errors(pool: &str) -> Option<alloc::string::String> {
+        let json = alloc::format!(
+            r#"{{"monitors": [{{"id": "m", "expected_codes": ""}}], "pools": [{pool}],
+                "load_balancers": [{{"name": "a.example.com", "default_pools": ["p"], "fallback_pool": "p"}}]}}"#
+        );
+        let account = crate::Account::from_json(&json).unwrap();
+        crate::Table::compile(&account).err().map(|e| alloc::string::ToString::to_string(&e))
+    }
+
+    #[test]
+    fn unset_values_read_as_the_api_defaults() {
+        // cloudflare-lb.md §1.3: session_policy defaults to `hash`; `null`
+        // and `""` are unset. §1.1: expected_codes `""` is the Terraform v5
+        // default (unset, i.e. 200).
+        for policy in ["null", "\"\"", "\"hash\""] {
+            let pool = alloc::format!(
+                r#"{{"id": "p", "name": "p", "monitor": "m", "load_shedding": {{"session_policy": {policy}}},
+                    "origins": [{{"name": "a", "address": "192.0.2.1"}}]}}"#
+            );
+            assert_eq!(errors(&pool), None, "{policy}");
+        }
+    }
+
+    #[test]
+    fn weights_are_hundredths() {
+        // cloudflare-lb.md §1.3: origin weight 0..1, multipleOf 0.01.
+        let pool = |w: &str| {
+            alloc::format!(
+                r#"{{"id": "p", "name": "p", "origins": [{{"name": "a", "address": "192.0.2.1", "weight": {w}}}]}}"#
+            )
+        };
+        for ok in ["0", "0.01", "0.07", "0.29", "0.57", "0.99", "1"] {
+            assert_eq!(errors(&pool(ok)), None, "{ok}");
+        }
+        for bad in ["0.001", "0.555", "0.999"] {
+            let err = errors(&pool(bad)).expect(bad);
+            assert!(err.contains("pools[0].origins[0].weight") && err.contains("multiple of 0.01"), "{err}");
+        }
+    }
 
     #[test]
     fn expected_codes() {

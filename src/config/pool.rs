@@ -182,6 +182,8 @@ pub struct LoadShedding {
     /// Percent (0–100) of existing affinity sessions to shed.
     pub session_percent: f64,
     /// How `session_percent` picks sessions; only `hash` is allowed.
+    /// `null` and `""` read as the default, `hash`.
+    #[serde(deserialize_with = "session_policy")]
     pub session_policy: SheddingPolicy,
 }
 
@@ -195,6 +197,16 @@ impl Default for LoadShedding {
             session_policy: SheddingPolicy::Hash,
         }
     }
+}
+
+/// `load_shedding.session_policy`: its default is `hash`, not the enum's
+/// `random`, so `null` and `""` (the API's "unset") read as `hash`.
+fn session_policy<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<SheddingPolicy, D::Error> {
+    let text = Option::<alloc::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+    Ok(match text.as_deref() {
+        None | Some("") => SheddingPolicy::Hash,
+        Some(text) => SheddingPolicy::parse(text),
+    })
 }
 
 /// `notification_filter` (no effect on routing).
