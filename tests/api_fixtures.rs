@@ -168,3 +168,33 @@ fn decode_errors_carry_a_path() {
     let err = lbsteer::Account::from_json_slice(b"{\"pools\": [{\"id\": \"\xff\"}]}").unwrap_err();
     assert!(!err.message.is_empty());
 }
+
+#[test]
+fn null_means_the_default_for_every_field() {
+    // The API writes `null` for what is not set: numbers and flags read it
+    // as their defaults too, as if the member were absent.
+    let account = lbsteer::Account::from_json(
+        r#"{"monitors": [{"id": "m", "type": "http", "interval": null, "timeout": null, "retries": null,
+                          "consecutive_up": null, "follow_redirects": null, "port": null}],
+            "pools": [{"id": "p", "name": "p", "monitor": "m", "minimum_origins": null, "enabled": null,
+                       "latitude": null, "load_shedding": {"default_percent": null, "session_policy": null},
+                       "origins": [{"name": "a", "address": "192.0.2.1", "weight": null, "enabled": null, "port": null}]}],
+            "load_balancers": [{"name": "www.example.com", "default_pools": ["p"], "fallback_pool": "p",
+                                "ttl": null, "proxied": null, "enabled": null, "session_affinity_ttl": null,
+                                "adaptive_routing": {"failover_across_pools": null}}]}"#,
+    )
+    .expect("nulls read as defaults");
+    let (monitor, pool) = (&account.monitors[0], &account.pools[0]);
+    assert_eq!((monitor.interval, monitor.timeout, monitor.retries), (60, 5, 2));
+    assert!(pool.enabled && pool.origins[0].enabled);
+    assert_eq!((pool.minimum_origins, pool.origins[0].weight), (1, 1.0));
+    assert!(account.load_balancers[0].enabled);
+    lbsteer::Table::compile(&account).expect("compiles");
+    // A wrong value next to a null is still reported, with its place.
+    let err = lbsteer::Account::from_json(r#"{"monitors": [{"id": "m", "interval": "often", "timeout": null}]}"#)
+        .unwrap_err();
+    assert_eq!(err.path, "monitors[0].interval");
+    assert!(err.line > 0, "{err}");
+    // `null` as a list element is not a default: it is reported.
+    assert!(lbsteer::Account::from_json(r#"{"load_balancers": [{"name": "x", "default_pools": [null]}]}"#).is_err());
+}

@@ -60,13 +60,44 @@ impl LoadError {
 #[cfg(feature = "std")]
 pub(crate) fn from_json_text<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, LoadError> {
     let mut de = serde_json::Deserializer::from_str(text);
-    decode(&mut de)
+    decode(&mut de).or_else(|first| retry_without_nulls(text.as_bytes(), first))
 }
 
 #[cfg(feature = "std")]
 pub(super) fn from_json_bytes<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, LoadError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    decode(&mut de)
+    decode(&mut de).or_else(|first| retry_without_nulls(bytes, first))
+}
+
+/// The API writes `null` for a field that is not set, and means its
+/// default, as when the field is absent. Most fields read `null` so
+/// already; when a document fails to load and has a `null` somewhere, it is
+/// read again with every `null` member of every object removed. If that
+/// fails too, the first error stands (it has the line and column).
+#[cfg(feature = "std")]
+fn retry_without_nulls<T: serde::de::DeserializeOwned>(bytes: &[u8], first: LoadError) -> Result<T, LoadError> {
+    if !bytes.windows(4).any(|w| w == b"null") {
+        return Err(first);
+    }
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Err(first);
+    };
+    remove_null_members(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|_| first)
+}
+
+/// Removes every `null` member of every object in `value` (`null` array
+/// elements stay: a list of nothing is an error to report).
+#[cfg(feature = "std")]
+fn remove_null_members(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, member| !member.is_null());
+            map.values_mut().for_each(remove_null_members);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(remove_null_members),
+        _ => {}
+    }
 }
 
 #[cfg(feature = "std")]
@@ -103,6 +134,8 @@ pub fn from_api_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Lo
         }
         other => other,
     };
+    let mut value = value;
+    remove_null_members(&mut value);
     serde_path_to_error::deserialize(value).map_err(|err| LoadError::new(err.path().to_string(), err.inner()))
 }
 
