@@ -275,16 +275,23 @@ pub(super) fn compile_pools<'a>(pools: &'a [Pool], monitors: &Monitors<'_>, diag
         }
 
         let mut check_regions = Vec::new();
+        let mut all_regions = false;
         for (r, region) in pool.check_regions.iter().flatten().enumerate() {
             // Codes are upper case, as in `region_pools` (§2.13).
             match Region::parse(region).filter(|r| r.code() == region) {
                 Some(region) => check_regions.push(region),
-                None if region == "ALL_REGIONS" => {}
+                None if region == "ALL_REGIONS" => all_regions = true,
                 None => diags.error(
                     path().field("check_regions").index(r),
                     ErrorKind::UnknownValue { value: region.clone(), expected: CHECK_REGIONS },
                 ),
             }
+        }
+        // `ALL_REGIONS` names every region (cloudflare-lb.md §1.3
+        // `check_regions`, §2.1.3 "All Regions"), whatever else is listed:
+        // stored as the empty list, which means all.
+        if all_regions {
+            check_regions.clear();
         }
         let mut known_sources = true;
         for (s, source) in pool.health_sources.iter().flatten().enumerate() {
@@ -568,6 +575,20 @@ mod tests {
         for bad in ["0.001", "0.555", "0.999"] {
             let err = errors(&pool(bad)).expect(bad);
             assert!(err.contains("pools[0].origins[0].weight") && err.contains("multiple of 0.01"), "{err}");
+        }
+    }
+
+    #[test]
+    fn all_regions_means_every_region_even_with_others() {
+        // cloudflare-lb.md §1.3 `check_regions`: `ALL_REGIONS`; §2.1.3 "All
+        // Regions" = every region. Empty is the table's "all".
+        for regions in [r#"["ALL_REGIONS"]"#, r#"["WEU", "ALL_REGIONS"]"#, r#"["ALL_REGIONS", "ENAM"]"#] {
+            let json = alloc::format!(
+                r#"{{"pools": [{{"id": "p", "name": "p", "check_regions": {regions},
+                    "origins": [{{"name": "a", "address": "192.0.2.1"}}]}}]}}"#
+            );
+            let table = crate::Table::compile(&crate::Account::from_json(&json).unwrap()).unwrap();
+            assert!(table.pool(table.pool_id("p").unwrap()).check_regions().is_empty(), "{regions}");
         }
     }
 
