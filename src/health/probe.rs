@@ -107,10 +107,11 @@ impl MonitorSpec {
             (_, false, MonitorType::Tcp) => "connection_established",
             _ => "",
         };
+        // `path` is "HTTP(S) only" (cloudflare-lb.md §1.1).
         let path = match monitor.path.as_deref() {
+            _ if !is_http => "",
             Some(p) if !p.is_empty() => p,
-            _ if is_http => "/",
-            _ => "",
+            _ => "/",
         };
         let mut host = None;
         let mut headers = Vec::new();
@@ -539,6 +540,10 @@ mod tests {
         assert_eq!(http.interval, Duration::from_secs(60));
         let tcp = monitor(r#"{"id": "m", "type": "tcp"}"#);
         assert_eq!((&*tcp.method, &*tcp.path), ("connection_established", ""));
+        // cloudflare-lb.md §1.1: `path` is "HTTP(S) only", even when the API
+        // echoes its default `/` on a TCP monitor.
+        let tcp_path = monitor(r#"{"id": "m", "type": "tcp", "path": "/"}"#);
+        assert_eq!(&*tcp_path.path, "");
         assert_eq!(default_port(&tcp.kind), 80);
         assert_eq!(default_port(&MonitorType::Https), 443);
         assert_eq!(default_port(&MonitorType::Smtp), 25);
