@@ -1,5 +1,6 @@
 //! The health checker on a virtual clock.
 
+mod docs;
 mod props;
 mod scenarios;
 
