@@ -54,6 +54,7 @@
 /// | health quorum | a region is healthy when more than half of its vantage points pass, an origin when more than half of its check regions are healthy; both thresholds are settings ([`health::Quorum`](crate::health::Quorum)) |
 /// | `expected_body` | ASCII case-insensitive, searched within the first 10 KB of the body |
 /// | a monitor group with no voting member | never marks an origin unhealthy |
+/// | a reload | monitored origins keep their status, counts and schedule by identity (pool id, origin name, monitor id); a new origin, or one whose probe endpoint changed (address, port probed or `Host` sent), starts unknown and is probed at once; changed probe settings (path, method, headers, timeout) apply from the next probe |
 /// | probe RTT for `dynamic_latency` | an exponentially weighted moving average per pool and region, α = 0.2, from passing probes of voting monitors |
 ///
 /// # Steering

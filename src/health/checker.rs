@@ -327,6 +327,13 @@ impl Slot {
 /// name, monitor id.
 type TargetKey = (Arc<str>, Arc<str>, Arc<str>);
 
+/// Where a probe goes: address, port and `Host`.
+type Endpoint = (Box<str>, u16, Box<str>);
+
+fn endpoint(spec: &ProbeSpec) -> Endpoint {
+    (spec.address.clone(), spec.port, spec.host.clone())
+}
+
 /// One monitor checking one origin.
 #[derive(Debug)]
 struct Member {
@@ -444,7 +451,9 @@ impl HealthChecker {
     /// vantage point keeps its status, consecutive counts, schedule and
     /// probe in flight; new ones start unknown and due at once; removed ones
     /// are dropped (a late result for them is an
-    /// [`UnknownProbe`](ProbeError::UnknownProbe) error).
+    /// [`UnknownProbe`](ProbeError::UnknownProbe) error). An origin whose
+    /// probe endpoint changed (its address, the port probed, or the `Host`
+    /// sent) counts as new: what was known was about another endpoint.
     ///
     /// Changed monitor settings apply from the next probe: a probe in
     /// flight is judged by the settings it was sent with; the next probe is
@@ -454,7 +463,11 @@ impl HealthChecker {
     /// published again by the next [`publish`](Self::publish).
     pub fn reconfigure(&mut self, table: &Table) {
         // What to keep, by identity.
-        let mut kept: Map<TargetKey, Vec<(Vantage, Slot)>> = crate::hash::map_with_capacity(self.members.len());
+        // Each with where it probed: a target whose address, port or Host
+        // changed starts over (unknown, due at once), since what was learnt
+        // was about another endpoint.
+        let mut kept: Map<TargetKey, (Endpoint, Vec<(Vantage, Slot)>)> =
+            crate::hash::map_with_capacity(self.members.len());
         let mut old_slots: Vec<Option<Slot>> = core::mem::take(&mut self.slots).into_iter().map(Some).collect();
         for member in &self.members {
             let spec = &member.spec;
@@ -466,7 +479,7 @@ impl HealthChecker {
                     Some((self.points[usize::from(slot.vantage)], slot))
                 })
                 .collect();
-            kept.insert((spec.pool.clone(), spec.origin.clone(), spec.monitor.id.clone()), slots);
+            kept.insert((spec.pool.clone(), spec.origin.clone(), spec.monitor.id.clone()), (endpoint(spec), slots));
         }
         let mut old_origins: Map<(Arc<str>, Arc<str>), Status> = crate::hash::map_with_capacity(self.origins.len());
         for origin in &self.origins {
@@ -533,8 +546,10 @@ impl HealthChecker {
                         let monitor = &monitors[monitor.index()];
                         let spec = Arc::new(ProbeSpec::new(pool_id.clone(), name.clone(), origin, Arc::clone(monitor)));
                         let member_idx = self.members.len() as u32;
-                        let mut previous =
-                            kept.remove(&(pool_id.clone(), name.clone(), monitor.id.clone())).unwrap_or_default();
+                        let mut previous = match kept.remove(&(pool_id.clone(), name.clone(), monitor.id.clone())) {
+                            Some((was, slots)) if was == endpoint(&spec) => slots,
+                            _ => Vec::new(),
+                        };
                         let first_slot = self.slots.len() as u32;
                         for &point in &pool_points {
                             let vantage = self.points[usize::from(point)];

@@ -199,6 +199,32 @@ fn reload_applies_changed_probe_settings_on_the_next_probe() {
     assert_eq!(next.headers().collect::<Vec<_>>(), [("X-V", "2")]);
 }
 
+/// Reload: an origin whose probe endpoint changed (a new address, port or
+/// `Host`, same name) is not the endpoint that was judged healthy: it
+/// starts unknown and is probed at once. Issue 5: "a reload keeps the state
+/// of unchanged origins, starts new ones as unknown".
+#[test]
+fn reload_with_a_changed_endpoint_starts_over() {
+    for (what, changed) in [
+        ("address", SLOW.replace("192.0.2.1", "192.0.2.9")),
+        ("port", SLOW.replace(r#""address": "192.0.2.1""#, r#""address": "192.0.2.1", "port": 8080"#)),
+        (
+            "Host",
+            SLOW.replace(r#""address": "192.0.2.1""#, r#""address": "192.0.2.1", "header": {"Host": ["b.example"]}"#),
+        ),
+    ] {
+        let mut sim = Sim::new(SLOW);
+        sim.step(&mut pass);
+        assert_eq!(sim.status("p", "a"), Status::Healthy);
+        sim.reload(&changed);
+        assert_eq!(sim.status("p", "a"), Status::Unknown, "{what}");
+        assert_eq!(sim.checker.poll_timeout(), Some(sim.now), "{what}: due at once");
+        sim.step(&mut pass);
+        assert_eq!(sim.status("p", "a"), Status::Healthy, "{what}");
+        assert_eq!(sim.probes.last().unwrap().address(), if what == "address" { "192.0.2.9" } else { "192.0.2.1" });
+    }
+}
+
 // (3) Monitor groups.
 
 fn group(members: &str) -> alloc::string::String {
