@@ -17,19 +17,17 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::io::Write;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use lbsteer::config::{GeoPools, RuleOverrides};
 use lbsteer::scenario::{HealthSpec, RequestSpec, Scenario};
 use lbsteer::{Account, Router, health::Status};
 
-/// Prints a line; exits quietly when stdout is closed (`lbctl ... | head`).
+/// Appends a line to a command's output.
 macro_rules! say {
-    ($($arg:tt)*) => {
-        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
-            std::process::exit(0);
-        }
+    ($out:expr, $($arg:tt)*) => {
+        let _ = writeln!($out, $($arg)*);
     };
 }
 
@@ -42,18 +40,10 @@ const USAGE: &str = "usage:
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("validate") => validate(&args[1..]),
-        Some("explain") => explain(&args[1..]),
-        Some("check") => check(&args[1..]),
-        Some("graph") => graph(&args[1..]),
-        Some("import") => import(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            say!("{USAGE}");
-            Ok(true)
-        }
-        _ => Err(USAGE.to_string()),
-    };
+    let mut out = String::new();
+    let result = run(&args, &mut out);
+    // Exits quietly when stdout is closed (`lbctl ... | head`).
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -61,6 +51,24 @@ fn main() -> ExitCode {
             eprintln!("{message}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Runs one command, appending what it prints to `out`: `Ok(true)` exits
+/// 0, `Ok(false)` exits 1, `Err` (a usage error, or input that cannot be
+/// used) is printed to stderr and exits 2.
+pub fn run(args: &[String], out: &mut String) -> Result<bool, String> {
+    match args.first().map(String::as_str) {
+        Some("validate") => validate(&args[1..], out),
+        Some("explain") => explain(&args[1..], out),
+        Some("check") => check(&args[1..], out),
+        Some("graph") => graph(&args[1..], out),
+        Some("import") => import(&args[1..], out),
+        Some("-h" | "--help" | "help") => {
+            say!(out, "{USAGE}");
+            Ok(true)
+        }
+        _ => Err(USAGE.to_string()),
     }
 }
 
@@ -90,18 +98,19 @@ fn flags<'a>(args: &'a [String], known: &[&str], switches: &[&str]) -> Result<Ve
     Ok(out)
 }
 
-fn validate(args: &[String]) -> Result<bool, String> {
+fn validate(args: &[String], out: &mut String) -> Result<bool, String> {
     let [path] = args else { return Err(USAGE.into()) };
     let account = match load(path) {
         Ok(account) => account,
         Err(message) => {
-            say!("{message}");
+            say!(out, "{message}");
             return Ok(false);
         }
     };
     match lbsteer::Table::compile(&account) {
         Ok(table) => {
             say!(
+                out,
                 "{path}: ok: {} load balancers, {} pools, {} origins, {} routed hostnames",
                 table.load_balancers().len(),
                 table.pools().len(),
@@ -109,21 +118,21 @@ fn validate(args: &[String]) -> Result<bool, String> {
                 table.hostname_count()
             );
             for warning in table.warnings() {
-                say!("warning: {warning}");
+                say!(out, "warning: {warning}");
             }
             Ok(true)
         }
         Err(err) => {
             for diagnostic in err.diagnostics() {
-                say!("{path}: {diagnostic}");
+                say!(out, "{path}: {diagnostic}");
             }
-            say!("{} error{}", err.diagnostics().len(), if err.diagnostics().len() == 1 { "" } else { "s" });
+            say!(out, "{} error{}", err.diagnostics().len(), if err.diagnostics().len() == 1 { "" } else { "s" });
             Ok(false)
         }
     }
 }
 
-fn explain(args: &[String]) -> Result<bool, String> {
+fn explain(args: &[String], out: &mut String) -> Result<bool, String> {
     let Some((path, rest)) = args.split_first() else { return Err(USAGE.into()) };
     let (mut request, mut health, mut json) = (None, None, false);
     for (flag, value) in flags(rest, &["--request", "--health"], &["--json"])? {
@@ -146,35 +155,54 @@ fn explain(args: &[String]) -> Result<bool, String> {
     let explanation = router.explain(&owned.request(None));
     if json {
         let text = serde_json::to_string_pretty(&explanation.report()).map_err(|e| e.to_string())?;
-        say!("{text}");
+        say!(out, "{text}");
     } else {
-        say!("{explanation}");
+        say!(out, "{explanation}");
     }
     Ok(explanation.decision().is_ok())
 }
 
-fn check(args: &[String]) -> Result<bool, String> {
+fn check(args: &[String], out: &mut String) -> Result<bool, String> {
     if args.is_empty() {
         return Err(USAGE.into());
     }
     let (mut passed, mut failed) = (0, 0);
     for path in args {
-        let report = match Scenario::from_json(&read(path)?) {
-            Ok(scenario) => scenario.run(),
-            Err(err) => {
-                say!("{path}: does not parse: {err}");
+        // A file that cannot be read or parsed is one failure; the other
+        // files still run, and the closing line still comes last.
+        let text = match read(path) {
+            Ok(text) => text,
+            Err(message) => {
+                say!(out, "{path}\n  FAIL cannot be read: {message}");
                 failed += 1;
                 continue;
             }
         };
-        say!("{path}");
-        for line in report.to_string().lines().filter(|l| !l.ends_with(" failed")) {
-            say!("  {line}");
+        let report = match Scenario::from_json(&text) {
+            Ok(scenario) => scenario.run(),
+            Err(err) => {
+                say!(out, "{path}\n  FAIL does not parse: {err}");
+                failed += 1;
+                continue;
+            }
+        };
+        say!(out, "{path}");
+        for case in &report.cases {
+            if case.passed() {
+                say!(out, "  ok   {}", case.name);
+            } else {
+                say!(out, "  FAIL {}", case.name);
+                for failure in &case.failures {
+                    for line in failure.lines() {
+                        say!(out, "         {line}");
+                    }
+                }
+            }
         }
         passed += report.passed();
         failed += report.failed();
     }
-    say!("{passed} passed, {failed} failed");
+    say!(out, "{passed} passed, {failed} failed");
     Ok(failed == 0)
 }
 
@@ -182,13 +210,13 @@ fn check(args: &[String]) -> Result<bool, String> {
 /// (double octagons) by CNAME records and Origin Rules; load balancers use
 /// pools (default pools numbered in failover order, geo maps labelled, the
 /// fallback pool dashed, custom rules dotted); pools contain origins.
-fn graph(args: &[String]) -> Result<bool, String> {
+fn graph(args: &[String], out: &mut String) -> Result<bool, String> {
     let [path] = args else { return Err(USAGE.into()) };
     let account = load(path)?;
     if let Err(err) = lbsteer::Table::compile(&account) {
         return Err(format!("{path}: {err}"));
     }
-    say!("{}", dot(&account));
+    say!(out, "{}", dot(&account));
     Ok(true)
 }
 
@@ -290,7 +318,7 @@ fn dot(account: &Account) -> String {
 
 /// Builds an account from API responses (list responses, or plain lists),
 /// checks that it compiles, and prints it as JSON.
-fn import(args: &[String]) -> Result<bool, String> {
+fn import(args: &[String], out: &mut String) -> Result<bool, String> {
     let known = ["--monitors", "--pools", "--load-balancers", "--dns-records", "--origin-rules"];
     let given = flags(args, &known, &[])?;
     if given.is_empty() {
@@ -317,6 +345,6 @@ fn import(args: &[String]) -> Result<bool, String> {
         }
     };
     let text = serde_json::to_string_pretty(&account).map_err(|e| e.to_string())?;
-    say!("{text}");
+    say!(out, "{text}");
     Ok(ok)
 }

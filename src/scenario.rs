@@ -39,7 +39,10 @@
 //! `set_cookie` (whether a token was issued), `cookie` (`name`, `max_age`,
 //! `secure`, `samesite`: the issued cookie's attributes), `retried`.
 //! Unknown keys are errors, so that a misspelt expectation cannot pass
-//! silently.
+//! silently. So is a file or case that checks nothing or is ambiguous: a
+//! file with neither `cases` nor `expect_config_error`, or with both; a
+//! `vary`, `tolerance` or `expect_share` without `samples`; a `request`,
+//! `expect` or `samples` beside a `sequence`.
 //!
 //! Every case starts from the file's account and health, with no session
 //! (an empty header session store and cookie jar), a random source seeded
@@ -302,11 +305,31 @@ impl Scenario {
                 return Report { cases: alloc::vec![CaseResult { name, failures }] };
             }
         };
+        if self.expect_config_error.is_some() && !self.cases.is_empty() {
+            return Report {
+                cases: alloc::vec![CaseResult {
+                    name: "the configuration is rejected".into(),
+                    failures: alloc::vec![
+                        "the file has both `cases` and `expect_config_error`: a file whose configuration \
+                         must be rejected has no cases"
+                            .into()
+                    ],
+                }],
+            };
+        }
         if self.expect_config_error.is_some() {
             return Report {
                 cases: alloc::vec![CaseResult {
                     name: "the configuration is rejected".into(),
                     failures: alloc::vec!["the configuration compiled".into()],
+                }],
+            };
+        }
+        if self.cases.is_empty() {
+            return Report {
+                cases: alloc::vec![CaseResult {
+                    name: "the file has cases".into(),
+                    failures: alloc::vec!["no `cases` and no `expect_config_error`: nothing is checked".into()],
                 }],
             };
         }
@@ -339,7 +362,27 @@ impl Scenario {
         let mut failures = self.reset_health(router);
         router.set_session_store(alloc::sync::Arc::new(MemorySessionStore::new(4_096)));
         let mut rng = FastRng::new(hash::origin_key("scenario", &case.name));
+        if case.samples.is_none() {
+            for (key, given) in [
+                ("vary", case.vary.is_some()),
+                ("tolerance", case.tolerance.is_some()),
+                ("expect_share", case.expect_share.is_some()),
+            ] {
+                if given {
+                    failures.push(format!("`{key}` needs `samples`"));
+                }
+            }
+        }
         if let Some(steps) = &case.sequence {
+            for (key, given) in [
+                ("request", case.request.is_some()),
+                ("expect", case.expect.is_some()),
+                ("samples", case.samples.is_some()),
+            ] {
+                if given {
+                    failures.push(format!("`{key}` is not read in a case with a `sequence` (each step has its own)"));
+                }
+            }
             failures.extend(self.run_sequence(router, steps, &mut rng));
             return failures;
         }
@@ -350,9 +393,6 @@ impl Scenario {
         let owned = OwnedRequest::new(spec);
         match case.samples {
             None => {
-                if case.expect_share.is_some() {
-                    failures.push("`expect_share` needs `samples`".into());
-                }
                 let request = owned.request(self.now);
                 let decision = router.select_origin_with(&request, &mut rng);
                 failures.extend(check(&decision, case.expect.as_ref().unwrap_or(&Expect::default()), None));

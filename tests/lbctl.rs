@@ -1,0 +1,133 @@
+//! `lbctl` (examples/lbctl.rs), run in-process: its exit statuses, what it
+//! prints, and the documents it writes.
+
+#[path = "../examples/lbctl.rs"]
+#[allow(dead_code)]
+mod lbctl;
+
+use std::path::PathBuf;
+
+/// Runs `lbctl ARGS`: the exit code (0, 1, or 2 for `Err`), the output, and
+/// the error message.
+fn lbctl(args: &[&str]) -> (u8, String, String) {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let mut out = String::new();
+    match lbctl::run(&args, &mut out) {
+        Ok(true) => (0, out, String::new()),
+        Ok(false) => (1, out, String::new()),
+        Err(err) => (2, out, err),
+    }
+}
+
+/// Writes `text` to a fresh file named `name` and returns its path.
+fn file(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("lbctl-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn repo(path: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path).to_string_lossy().into_owned()
+}
+
+const ACCOUNT: &str = r#"{
+  "pools": [{"id": "p", "origins": [{"name": "a", "address": "192.0.2.1"}]}],
+  "load_balancers": [{"name": "lb.example.com", "default_pools": ["p"], "fallback_pool": "p"}]
+}"#;
+
+fn scenario(cases: &str) -> String {
+    format!(r#"{{"account": {ACCOUNT}, "cases": {cases}}}"#)
+}
+
+#[test]
+fn check_counts_an_unreadable_file_as_a_failure_and_goes_on() {
+    let good = file(
+        "good.json",
+        &scenario(r#"[{"name": "routes", "request": {"host": "lb.example.com"}, "expect": {"origin": "a"}}]"#),
+    );
+    let missing = repo("tests/no-such-scenario.json");
+    let (code, out, err) = lbctl(&["check", &missing, &good]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("cannot be read"), "{out}");
+    assert!(out.contains("ok   routes"), "{out}");
+    assert_eq!(out.lines().last(), Some("1 passed, 1 failed"), "{out}");
+}
+
+#[test]
+fn check_reports_a_file_that_does_not_parse() {
+    let bad = file("unparsable.json", "{\"account\": {}, \"cases\": [");
+    let typo = file("typo.json", &scenario(r#"[{"name": "x", "request": {"host": "lb.example.com"}, "expcet": {}}]"#));
+    let (code, out, _) = lbctl(&["check", &bad, &typo]);
+    assert_eq!(code, 1);
+    assert!(out.contains("does not parse"), "{out}");
+    assert!(out.contains("expcet"), "an unknown key is named: {out}");
+    assert_eq!(out.lines().last(), Some("0 passed, 2 failed"), "{out}");
+}
+
+#[test]
+fn check_shows_every_case_line_and_what_was_expected() {
+    // A case whose name ends in " failed" is still listed.
+    let cases = r#"[
+        {"name": "login failed", "request": {"host": "lb.example.com"}, "expect": {"origin": "a"}},
+        {"name": "wrong origin", "request": {"host": "lb.example.com"}, "expect": {"origin": "b", "port": 8080}}
+    ]"#;
+    let path = file("show.json", &scenario(cases));
+    let (code, out, _) = lbctl(&["check", &path]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("ok   login failed"), "{out}");
+    assert!(out.contains("FAIL wrong origin"), "{out}");
+    assert!(out.contains(r#"origin: expected "b", got "a""#), "{out}");
+    assert!(out.contains("port: expected 8080, got 443"), "{out}");
+    assert_eq!(out.lines().last(), Some("1 passed, 1 failed"), "{out}");
+}
+
+#[test]
+fn check_exits_zero_only_when_every_case_passes() {
+    let path = file(
+        "pass.json",
+        &scenario(r#"[{"name": "ok", "request": {"host": "lb.example.com"}, "expect": {"pool": "p"}}]"#),
+    );
+    let (code, out, _) = lbctl(&["check", &path, &repo("tests/scenarios/affinity_cookie.json")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.lines().last().unwrap().ends_with(" passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn a_scenario_that_checks_nothing_or_is_ambiguous_fails() {
+    for (name, text, why) in [
+        ("nocases.json", format!(r#"{{"account": {ACCOUNT}}}"#), "nothing is checked"),
+        ("emptycases.json", scenario("[]"), "nothing is checked"),
+        (
+            "both.json",
+            format!(
+                r#"{{"account": {ACCOUNT}, "expect_config_error": ["pools"], "cases": [{{"name": "x", "request": {{"host": "h"}}}}]}}"#
+            ),
+            "both",
+        ),
+        (
+            "vary.json",
+            scenario(r#"[{"name": "x", "request": {"host": "lb.example.com"}, "vary": "client_ip"}]"#),
+            "`vary` needs `samples`",
+        ),
+        (
+            "tol.json",
+            scenario(r#"[{"name": "x", "request": {"host": "lb.example.com"}, "tolerance": 0.1}]"#),
+            "`tolerance` needs `samples`",
+        ),
+        (
+            "seq.json",
+            scenario(
+                r#"[{"name": "x", "request": {"host": "lb.example.com"}, "expect": {"origin": "zzz"}, "sequence": [{"request": {"host": "lb.example.com"}}]}]"#,
+            ),
+            "not read in a case with a `sequence`",
+        ),
+    ] {
+        let path = file(name, &text);
+        let (code, out, _) = lbctl(&["check", &path]);
+        assert_eq!(code, 1, "{name}: {out}");
+        assert!(out.contains(why), "{name}: {out}");
+        assert!(out.lines().last().unwrap().ends_with("1 failed"), "{name}: {out}");
+    }
+}
