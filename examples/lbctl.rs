@@ -326,9 +326,23 @@ fn import(args: &[String], out: &mut String) -> Result<bool, String> {
     }
     let mut document = serde_json::Map::new();
     for (flag, path) in given {
+        let key = flag.trim_start_matches("--").replace('-', "_");
         let text = read(path)?;
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
-        document.insert(flag.trim_start_matches("--").replace('-', "_"), value);
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{path}: not JSON: {e}"))?;
+        if let Some(result) = value.get("result")
+            && result.is_object()
+            && result.get("rules").is_none()
+        {
+            return Err(format!(
+                "{path}: a single-object response; {flag} takes a list response ({{\"result\": [...]}}) or a list"
+            ));
+        }
+        // Each file is read alone, so that an error names it.
+        let section = serde_json::json!({ key.as_str(): value });
+        // (The line and column would be the rewritten document's, not the
+        // file's: leave them out.)
+        Account::from_json(&section.to_string()).map_err(|e| format!("{path}: {}: {}", e.path, e.message))?;
+        document.insert(key, value);
     }
     let account: Account =
         Account::from_json(&serde_json::Value::Object(document).to_string()).map_err(|e| e.to_string())?;

@@ -131,3 +131,59 @@ fn a_scenario_that_checks_nothing_or_is_ambiguous_fails() {
         assert!(out.lines().last().unwrap().ends_with("1 failed"), "{name}: {out}");
     }
 }
+
+fn fixture(name: &str) -> String {
+    repo(&format!("tests/fixtures/cloudflare-api/{name}"))
+}
+
+#[test]
+fn import_of_list_responses_validates() {
+    let (code, account, err) = lbctl(&[
+        "import",
+        "--monitors",
+        &fixture("go-12-listlbmonitors-response-body.json"),
+        "--pools",
+        &fixture("go-05-listlbpools-response-body.json"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let path = file("imported.json", &account);
+    let (code, out, _) = lbctl(&["validate", &path]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(": ok: 0 load balancers, 1 pools, 1 origins"), "{out}");
+}
+
+#[test]
+fn import_of_inconsistent_responses_prints_the_account_and_exits_one() {
+    // cloudflare-go's load balancer list names pools its pool list lacks.
+    let (code, account, _) = lbctl(&[
+        "import",
+        "--monitors",
+        &fixture("go-12-listlbmonitors-response-body.json"),
+        "--pools",
+        &fixture("go-05-listlbpools-response-body.json"),
+        "--load-balancers",
+        &fixture("go-20-listlbs-response-body.json"),
+    ]);
+    assert_eq!(code, 1);
+    let path = file("inconsistent.json", &account);
+    let (code, out, _) = lbctl(&["validate", &path]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("load_balancers[0].default_pools[0]: unknown pool"), "{out}");
+}
+
+#[test]
+fn import_names_the_file_of_a_malformed_input() {
+    let not_json = file("notjson.json", "{\"result\": [");
+    let single = fixture("go-06-getlbpool-response-body.json");
+    let wrong_type = file("wrongtype.json", r#"{"result": [{"id": "p", "origins": [{"name": "a", "port": "x"}]}]}"#);
+    let (code, _, err) = lbctl(&["import", "--pools", &not_json]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with(&format!("{not_json}: not JSON")), "{err}");
+    let (code, _, err) = lbctl(&["import", "--pools", &single]);
+    assert_eq!(code, 2);
+    assert!(err.contains("single-object response") && err.starts_with(&single), "{err}");
+    let (code, _, err) = lbctl(&["import", "--pools", &wrong_type]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with(&format!("{wrong_type}: pools.result[0].origins[0].port: invalid type")), "{err}");
+    assert!(!err.contains("line 1"), "no position in the rewritten document: {err}");
+}
