@@ -221,7 +221,17 @@ fn graph(args: &[String], out: &mut String) -> Result<bool, String> {
 }
 
 fn dot(account: &Account) -> String {
-    let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    // A DOT string: backslashes and quotes escaped, line breaks as `\n`
+    // (a raw line break inside a quoted ID is not portable).
+    let q = |s: &str| {
+        let escaped = s.replace('\\', "\\\\").replace('"', "\\\"").replace('\r', "").replace('\n', "\\n");
+        format!("\"{escaped}\"")
+    };
+    // The node of the load balancer named `host` (names match without
+    // regard to case), if there is one.
+    let lb_node = |host: &str| {
+        account.load_balancers.iter().find(|lb| lb.name.eq_ignore_ascii_case(host)).map(|lb| format!("lb:{}", lb.name))
+    };
     let mut out = String::from("digraph account {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
     let mut hosts = BTreeSet::new();
     for lb in &account.load_balancers {
@@ -249,14 +259,14 @@ fn dot(account: &Account) -> String {
         geo("region", &lb.region_pools);
         geo("country", &lb.country_pools);
         geo("pop", &lb.pop_pools);
-        for rule in &lb.rules {
+        for (r, rule) in lb.rules.iter().enumerate() {
             let RuleOverrides { default_pools, fallback_pool, .. } = &rule.overrides;
             let label = q(&format!("rule: {}", if rule.name.is_empty() { &rule.condition } else { &rule.name }));
             for pool in default_pools.iter().flatten().chain(fallback_pool) {
                 let _ = writeln!(out, "  {id} -> {} [label={label}, style=dotted];", q(&format!("pool:{pool}")));
             }
             if let Some(fixed) = &rule.fixed_response {
-                let node = q(&format!("fixed:{}:{}", lb.name, rule.name));
+                let node = q(&format!("fixed:{}:{r}", lb.name));
                 let _ = writeln!(
                     out,
                     "  {node} [label={}, shape=note];",
@@ -268,24 +278,20 @@ fn dot(account: &Account) -> String {
     }
     for record in account.dns_records.iter().filter(|r| r.is_cname()) {
         hosts.insert(record.name.clone());
-        let target = if account.load_balancers.iter().any(|lb| lb.name.eq_ignore_ascii_case(&record.content)) {
-            format!("lb:{}", record.content)
-        } else {
+        let target = lb_node(&record.content).unwrap_or_else(|| {
             hosts.insert(record.content.clone());
             format!("host:{}", record.content)
-        };
+        });
         let _ = writeln!(out, "  {} -> {} [label=\"CNAME\"];", q(&format!("host:{}", record.name)), q(&target));
     }
     for (i, rule) in account.origin_rules.iter().enumerate() {
         let Some(host) = rule.action_parameters.origin.as_ref().and_then(|o| o.host.as_ref()) else { continue };
         let node = q(&format!("origin_rule:{i}"));
         let _ = writeln!(out, "  {node} [label={}, shape=cds];", q(&format!("origin rule #{i}\n{}", rule.expression)));
-        let target = if account.load_balancers.iter().any(|lb| lb.name.eq_ignore_ascii_case(host)) {
-            format!("lb:{host}")
-        } else {
+        let target = lb_node(host).unwrap_or_else(|| {
             hosts.insert(host.clone());
             format!("host:{host}")
-        };
+        });
         let _ = writeln!(out, "  {node} -> {} [label=\"resolve override\"];", q(&target));
     }
     for host in &hosts {

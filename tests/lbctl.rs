@@ -187,3 +187,71 @@ fn import_names_the_file_of_a_malformed_input() {
     assert!(err.starts_with(&format!("{wrong_type}: pools.result[0].origins[0].port: invalid type")), "{err}");
     assert!(!err.contains("line 1"), "no position in the rewritten document: {err}");
 }
+
+/// The quoted strings of a DOT document, unescaped as far as `\"` and
+/// `\\`; panics on an unterminated string or a raw line break inside one.
+fn dot_strings(dot: &str) -> Vec<String> {
+    let mut strings = Vec::new();
+    let mut chars = dot.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut s = String::new();
+        loop {
+            match chars.next().expect("unterminated DOT string") {
+                '"' => break,
+                '\n' => panic!("raw line break in a DOT string: {s}"),
+                '\\' => match chars.next().expect("unterminated escape") {
+                    c @ ('"' | '\\') => s.push(c),
+                    c => {
+                        s.push('\\');
+                        s.push(c);
+                    }
+                },
+                c => s.push(c),
+            }
+        }
+        strings.push(s);
+    }
+    strings
+}
+
+#[test]
+fn graph_is_valid_dot_with_every_edge_kind() {
+    let account = r#"{
+      "pools": [{"id": "p", "origins": [{"name": "a\"b\\c-é", "address": "192.0.2.1"}]},
+                {"id": "q", "origins": [{"name": "b", "address": "192.0.2.2"}]}],
+      "load_balancers": [{"name": "LB.example.com", "default_pools": ["p"], "fallback_pool": "q",
+        "rules": [
+          {"name": "say \"hi\" ✓", "condition": "http.request.uri.path eq \"/x\"", "overrides": {"default_pools": ["q"]}},
+          {"name": "", "condition": "http.request.uri.path eq \"/a\"", "fixed_response": {"status_code": 503}},
+          {"name": "", "condition": "http.request.uri.path eq \"/b\"", "fixed_response": {"status_code": 404}}
+        ]}],
+      "dns_records": [{"type": "CNAME", "name": "www.example.com", "content": "lb.example.com"}],
+      "origin_rules": [{"expression": "http.host eq \"api.example.com\"", "action": "route", "enabled": true,
+                        "action_parameters": {"origin": {"host": "lb.EXAMPLE.com"}}}]
+    }"#;
+    let path = file("graph.json", account);
+    let (code, dot, err) = lbctl(&["graph", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert!(dot.starts_with("digraph account {") && dot.trim_end().ends_with('}'), "{dot}");
+    let strings = dot_strings(&dot);
+    assert!(strings.iter().any(|s| s == "origin:p/a\"b\\c-é"), "{dot}");
+    assert!(strings.iter().any(|s| s.starts_with("rule: say \"hi\" ✓")), "{dot}");
+    // Line breaks in labels are `\n` escapes.
+    assert!(dot.contains(r"b\\c-é\n192.0.2.1"), "{dot}");
+    // Hostnames -> load balancer, whatever the case of the CNAME target.
+    assert!(dot.contains(r#""host:www.example.com" -> "lb:LB.example.com" [label="CNAME"]"#), "{dot}");
+    assert!(dot.contains(r#"-> "lb:LB.example.com" [label="resolve override"]"#), "{dot}");
+    assert!(!dot.contains(r#""lb:lb.example.com""#), "no second node for the load balancer: {dot}");
+    // Load balancer -> pools, by failover order, fallback and rule.
+    assert!(dot.contains(r#""lb:LB.example.com" -> "pool:p" [label="1"]"#), "{dot}");
+    assert!(dot.contains(r#""lb:LB.example.com" -> "pool:q" [label="fallback", style=dashed]"#), "{dot}");
+    assert!(dot.contains(r#""lb:LB.example.com" -> "pool:q" [label="rule: say \"hi\" ✓", style=dotted]"#), "{dot}");
+    // Two unnamed fixed-response rules get a node each.
+    assert!(dot.contains(r#""fixed:LB.example.com:1" [label="503""#), "{dot}");
+    assert!(dot.contains(r#""fixed:LB.example.com:2" [label="404""#), "{dot}");
+    // Pools -> origins.
+    assert!(dot.contains(r#""pool:p" -> "origin:p/a\"b\\c-é";"#), "{dot}");
+}
