@@ -100,14 +100,40 @@ fn flags<'a>(args: &'a [String], known: &[&str], switches: &[&str]) -> Result<Ve
 
 fn validate(args: &[String], out: &mut String) -> Result<bool, String> {
     let [path] = args else { return Err(USAGE.into()) };
-    let account = match load(path) {
+    // A scenario file: its account, with paths under `account`.
+    let text = read(path)?;
+    if let Some(account) = scenario_account(&text) {
+        say!(out, "{path}: a scenario file; validating its account (paths below are under `account`)");
+        return match Account::from_json(&account) {
+            Ok(account) => Ok(report_compile(path, &account, out)),
+            Err(err) => {
+                say!(out, "{path}: account.{}: {}", err.path, err.message);
+                Ok(false)
+            }
+        };
+    }
+    let account = match Account::from_json(&text).map_err(|err| format!("{path}: {err}")) {
         Ok(account) => account,
         Err(message) => {
             say!(out, "{message}");
             return Ok(false);
         }
     };
-    match lbsteer::Table::compile(&account) {
+    Ok(report_compile(path, &account, out))
+}
+
+/// The account of a scenario file (an object with `account` and `cases`
+/// or `expect_config_error`), as JSON text.
+fn scenario_account(text: &str) -> Option<String> {
+    let serde_json::Value::Object(map) = serde_json::from_str(text).ok()? else { return None };
+    let scenario = map.contains_key("cases") || map.contains_key("expect_config_error");
+    map.get("account").filter(|_| scenario).map(serde_json::Value::to_string)
+}
+
+/// Compiles `account` and prints the result: every error with its path, or
+/// a summary and the warnings. Whether it compiled.
+fn report_compile(path: &str, account: &Account, out: &mut String) -> bool {
+    match lbsteer::Table::compile(account) {
         Ok(table) => {
             say!(
                 out,
@@ -120,14 +146,14 @@ fn validate(args: &[String], out: &mut String) -> Result<bool, String> {
             for warning in table.warnings() {
                 say!(out, "warning: {warning}");
             }
-            Ok(true)
+            true
         }
         Err(err) => {
             for diagnostic in err.diagnostics() {
                 say!(out, "{path}: {diagnostic}");
             }
             say!(out, "{} error{}", err.diagnostics().len(), if err.diagnostics().len() == 1 { "" } else { "s" });
-            Ok(false)
+            false
         }
     }
 }

@@ -255,3 +255,18 @@ fn graph_is_valid_dot_with_every_edge_kind() {
     // Pools -> origins.
     assert!(dot.contains(r#""pool:p" -> "origin:p/a\"b\\c-é";"#), "{dot}");
 }
+
+#[test]
+fn validate_reads_the_account_of_a_scenario_file() {
+    let (code, out, _) = lbctl(&["validate", &repo("tests/bad/03-missing-fallback-pool.json")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("a scenario file; validating its account"), "{out}");
+    assert!(out.contains("load_balancers[0].fallback_pool: fallback pool is required"), "{out}");
+    let (code, out, _) = lbctl(&["validate", &repo("tests/scenarios/failover.json")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok: 1 load balancers"), "{out}");
+    // A plain account is read as before.
+    let (code, out, _) = lbctl(&["validate", &repo("examples/account.json")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("scenario"), "{out}");
+}
