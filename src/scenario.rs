@@ -362,27 +362,28 @@ impl Scenario {
         let mut failures = self.reset_health(router);
         router.set_session_store(alloc::sync::Arc::new(MemorySessionStore::new(4_096)));
         let mut rng = FastRng::new(hash::origin_key("scenario", &case.name));
+        // Keys that would be ignored where they stand: the case would pass
+        // while checking less than it says.
+        let mut unread = |keys: [(&str, bool); 3], why: &str| {
+            failures.extend(keys.iter().filter(|(_, given)| *given).map(|(key, _)| format!("`{key}` {why}")));
+        };
         if case.samples.is_none() {
-            for (key, given) in [
+            let keys = [
                 ("vary", case.vary.is_some()),
                 ("tolerance", case.tolerance.is_some()),
                 ("expect_share", case.expect_share.is_some()),
-            ] {
-                if given {
-                    failures.push(format!("`{key}` needs `samples`"));
-                }
-            }
+            ];
+            unread(keys, "needs `samples`");
         }
-        if let Some(steps) = &case.sequence {
-            for (key, given) in [
+        if case.sequence.is_some() {
+            let keys = [
                 ("request", case.request.is_some()),
                 ("expect", case.expect.is_some()),
                 ("samples", case.samples.is_some()),
-            ] {
-                if given {
-                    failures.push(format!("`{key}` is not read in a case with a `sequence` (each step has its own)"));
-                }
-            }
+            ];
+            unread(keys, "is not read in a case with a `sequence` (each step has its own)");
+        }
+        if let Some(steps) = &case.sequence {
             failures.extend(self.run_sequence(router, steps, &mut rng));
             return failures;
         }

@@ -219,7 +219,9 @@ impl HostIndex {
     /// routes: `(None, how)` is a DNS record that takes the name from any
     /// less specific load balancer (a CNAME whose chain leaves the account,
     /// or an `A`/`AAAA` record). For explaining a missing route; decisions
-    /// use [`lookup`](Self::lookup).
+    /// use [`lookup`](Self::lookup), which walks the same way but stays a
+    /// separate function: written as `entry` plus a filter, the decision
+    /// cost 20 more instructions (812 against 792, callgrind).
     pub(crate) fn entry(&self, host: &[u8]) -> Option<(Option<Route>, HostMatch)> {
         if let Some(&route) = self.exact.get(host) {
             return Some((route, HostMatch::Exact));
